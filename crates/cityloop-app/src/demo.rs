@@ -1,0 +1,213 @@
+//! The demo organisation: a fictional district with streets, communities, departments with
+//! sub-units and one or more users per role. Seeding is idempotent and split into named steps recorded
+//! in `meta`, so later steps (the city's grids, a year of cases) can be added without reseeding.
+
+use cityloop_domain::Role;
+use serde_json::json;
+
+use crate::{Actor, App, AppResult, AreaInput, Ctx, DepartmentInput, UserInput};
+
+/// The password of every demo account; printed by `cityloop demo`.
+pub const DEMO_PASSWORD: &str = "Demo#2026";
+
+pub const DISTRICT: (&str, &str, &str) = ("330188", "临江区", "Linjiang District");
+
+pub const STREETS: [(&str, &str, &str); 6] = [
+    ("001", "江滨街道", "Jiangbin Street"),
+    ("002", "城东街道", "Chengdong Street"),
+    ("003", "城西街道", "Chengxi Street"),
+    ("004", "南湖街道", "Nanhu Street"),
+    ("005", "北山街道", "Beishan Street"),
+    ("006", "新城街道", "Xincheng Street"),
+];
+
+const COMMUNITIES: [&str; 24] = [
+    "金桂", "银杏", "翠苑", "和平", "解放", "朝晖", "文晖", "东园", "西园", "南苑", "北苑", "新华", "长庆", "明月",
+    "春江", "滨河", "柳营", "梅园", "兰亭", "竹林", "松风", "枫林", "樱花", "荷塘",
+];
+
+/// (code, name, English name, kind, parent code)
+const DEPARTMENTS: &[(&str, &str, &str, &str, Option<&str>)] = &[
+    ("CENTRE", "城市管理监督指挥中心", "Supervision and Command Centre", "centre", None),
+    ("ZFJ", "城市管理行政执法局", "Urban Management Enforcement Bureau", "department", None),
+    ("ZFJ-1", "执法一中队", "Enforcement Squad 1", "department", Some("ZFJ")),
+    ("ZFJ-2", "执法二中队", "Enforcement Squad 2", "department", Some("ZFJ")),
+    ("ZFJ-3", "执法三中队", "Enforcement Squad 3", "department", Some("ZFJ")),
+    ("SZ", "市政工程管理处", "Municipal Works Office", "department", None),
+    ("SZ-ROAD", "道路养护所", "Road Maintenance Unit", "department", Some("SZ")),
+    ("SZ-DRAIN", "排水管理所", "Drainage Unit", "department", Some("SZ")),
+    ("YL", "园林绿化管理处", "Parks and Greening Office", "department", None),
+    ("YL-1", "绿化养护一所", "Greening Unit 1", "department", Some("YL")),
+    ("YL-2", "绿化养护二所", "Greening Unit 2", "department", Some("YL")),
+    ("HW", "环境卫生管理处", "Sanitation Office", "department", None),
+    ("HW-CLEAN", "道路保洁所", "Street Cleaning Unit", "department", Some("HW")),
+    ("HW-TRANS", "垃圾清运所", "Waste Collection Unit", "department", Some("HW")),
+    ("ZJ", "住房和城乡建设局", "Housing and Construction Bureau", "department", None),
+    ("JT", "交通运输局", "Transport Bureau", "department", None),
+    ("JJ", "公安交警大队", "Traffic Police Brigade", "department", None),
+    ("JJ-1", "城区交警中队", "Urban Traffic Squad", "department", Some("JJ")),
+    ("SW", "自来水公司", "Water Supply Company", "department", None),
+    ("GD", "供电公司", "Power Supply Company", "department", None),
+    ("RQ", "燃气公司", "Gas Company", "department", None),
+    ("TX", "通信管线管理办公室", "Telecom Lines Office", "department", None),
+];
+
+/// (username, name, roles, department code, area codes relative to the district: street or street+community)
+const USERS: &[(&str, &str, &[Role], Option<&str>, &[&str])] = &[
+    ("inspector1", "王建国", &[Role::Inspector], Some("CENTRE"), &["001"]),
+    ("inspector2", "李晓明", &[Role::Inspector], Some("CENTRE"), &["002"]),
+    ("inspector3", "孙志强", &[Role::Inspector], Some("CENTRE"), &["003"]),
+    ("inspector4", "吴海燕", &[Role::Inspector], Some("CENTRE"), &["004"]),
+    ("inspector5", "郑卫东", &[Role::Inspector], Some("CENTRE"), &["005"]),
+    ("inspector6", "冯雪梅", &[Role::Inspector], Some("CENTRE"), &["006"]),
+    ("acceptor1", "张丽", &[Role::Acceptor], Some("CENTRE"), &[]),
+    ("acceptor2", "黄婷", &[Role::Acceptor], Some("CENTRE"), &[]),
+    ("shiftleader1", "陈刚", &[Role::ShiftLeader], Some("CENTRE"), &[]),
+    ("dispatcher1", "刘洋", &[Role::Dispatcher], Some("CENTRE"), &[]),
+    ("handler1", "赵强", &[Role::Handler], Some("SZ"), &[]),
+    ("handler2", "钱磊", &[Role::Handler], Some("SZ-ROAD"), &[]),
+    ("handler3", "周敏", &[Role::Handler], Some("HW"), &[]),
+    ("handler4", "杨帆", &[Role::Handler], Some("ZFJ-1"), &[]),
+    ("handler5", "许诺", &[Role::Handler], Some("YL"), &[]),
+    ("leader1", "何志远", &[Role::Leader], Some("CENTRE"), &[]),
+    ("sysadmin", "系统管理员", &[Role::SysAdmin], None, &[]),
+    ("secadmin", "安全管理员", &[Role::SecAdmin], None, &[]),
+    ("auditadmin", "审计管理员", &[Role::AuditAdmin], None, &[]),
+];
+
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub department: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DemoReport {
+    /// Steps that ran now (empty on a reused database).
+    pub seeded: Vec<&'static str>,
+    pub accounts: Vec<DemoAccount>,
+}
+
+const STEP_ORG: &str = "demo.organisation";
+
+impl App {
+    /// Seeds whatever demo steps the database does not have yet.
+    pub async fn seed_demo(&self) -> AppResult<DemoReport> {
+        let mut seeded = Vec::new();
+        let done = {
+            let mut tx = self.store.read().await?;
+            tx.get_meta(STEP_ORG).await?.is_some()
+        };
+        if !done {
+            self.seed_organisation().await?;
+            let mut tx = self.store.write().await?;
+            tx.set_meta(STEP_ORG, &json!({ "version": 1 }).to_string(), self.now())
+                .await?;
+            tx.commit().await?;
+            seeded.push(STEP_ORG);
+        }
+        let accounts = USERS
+            .iter()
+            .map(|(u, n, roles, d, _)| DemoAccount {
+                username: (*u).to_owned(),
+                display_name: (*n).to_owned(),
+                roles: roles.to_vec(),
+                department: d.map(str::to_owned),
+            })
+            .collect();
+        Ok(DemoReport { seeded, accounts })
+    }
+
+    async fn seed_organisation(&self) -> AppResult<()> {
+        let actor = Actor::System("demo".into());
+        let ctx = Ctx::default();
+        let (dcode, dname, den) = DISTRICT;
+        self.create_area(
+            &actor,
+            AreaInput {
+                code: dcode.into(),
+                name: dname.into(),
+                name_en: Some(den.into()),
+            },
+            &ctx,
+        )
+        .await?;
+        let mut names = COMMUNITIES.iter();
+        for (scode, sname, sen) in STREETS {
+            let street = format!("{dcode}{scode}");
+            self.create_area(
+                &actor,
+                AreaInput {
+                    code: street.clone(),
+                    name: sname.into(),
+                    name_en: Some(sen.into()),
+                },
+                &ctx,
+            )
+            .await?;
+            for i in 1..=4 {
+                let name = names.next().copied().unwrap_or("新建");
+                self.create_area(
+                    &actor,
+                    AreaInput {
+                        code: format!("{street}{i:03}"),
+                        name: format!("{name}社区"),
+                        name_en: None,
+                    },
+                    &ctx,
+                )
+                .await?;
+            }
+        }
+        for (code, name, en, kind, parent) in DEPARTMENTS {
+            self.create_department(
+                &actor,
+                DepartmentInput {
+                    code: (*code).into(),
+                    name: (*name).into(),
+                    name_en: Some((*en).into()),
+                    parent_code: parent.map(Into::into),
+                    kind: (*kind).into(),
+                    phone: None,
+                },
+                &ctx,
+            )
+            .await?;
+        }
+        for (scode, sname, sen) in STREETS {
+            self.create_department(
+                &actor,
+                DepartmentInput {
+                    code: format!("JD-{scode}"),
+                    name: format!("{sname}办事处"),
+                    name_en: Some(format!("{sen} Office")),
+                    parent_code: None,
+                    kind: "street_office".into(),
+                    phone: None,
+                },
+                &ctx,
+            )
+            .await?;
+        }
+        for (username, name, roles, dept, areas) in USERS {
+            self.create_user(
+                &actor,
+                UserInput {
+                    username: (*username).into(),
+                    display_name: (*name).into(),
+                    phone: None,
+                    department_code: dept.map(Into::into),
+                    areas: areas.iter().map(|a| format!("{dcode}{a}")).collect(),
+                    roles: roles.to_vec(),
+                    password: DEMO_PASSWORD.into(),
+                    must_change_password: false,
+                },
+                &ctx,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}

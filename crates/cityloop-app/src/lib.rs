@@ -1,0 +1,284 @@
+//! cityloop use cases. Each public method of [`App`] is one use case: it authorises the actor through
+//! the domain policy, runs in one storage transaction, and writes its audit record in that same
+//! transaction. Denials are audited too.
+
+mod audit;
+mod auth;
+pub mod clock;
+pub mod demo;
+mod error;
+mod org;
+mod secret;
+mod users;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use cityloop_domain::password::PasswordPolicy;
+use cityloop_domain::policy::{self, Scope};
+use cityloop_domain::{Action, AreaCode, DataScope, Decision, Subject, Target};
+use cityloop_store::{AuditNew, Department, Store, Tx, User};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{AppError, AppResult};
+use serde_json::json;
+
+pub use auth::{LoginOutcome, NewApiToken};
+pub use org::{AreaInput, DepartmentInput, DepartmentPatch};
+pub use users::{UserInput, UserPatch};
+
+/// Tunables of the use cases, filled from the configuration file.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub lockout_threshold: i32,
+    pub lockout_duration: Duration,
+    pub password_policy: PasswordPolicy,
+    pub argon2: secret::HashParams,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            session_idle: Duration::minutes(30),
+            session_absolute: Duration::hours(12),
+            lockout_threshold: 5,
+            lockout_duration: Duration::minutes(30),
+            password_policy: PasswordPolicy::default(),
+            argon2: secret::HashParams::default(),
+        }
+    }
+}
+
+pub use secret::HashParams;
+
+/// Where a request came from, for the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct Ctx {
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// How a principal authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthVia {
+    Session(i64),
+    ApiToken(i64),
+}
+
+/// An authenticated user.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    pub via: AuthVia,
+}
+
+/// Who performs a use case: a logged-in user, or the local operator through the CLI (who already holds
+/// the database and is therefore not restricted, but is still audited).
+#[derive(Debug, Clone)]
+pub enum Actor {
+    User(Principal),
+    System(String),
+}
+
+impl Actor {
+    fn id(&self) -> Option<i64> {
+        match self {
+            Actor::User(p) => Some(p.user.id),
+            Actor::System(_) => None,
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Actor::User(p) => p.user.username.clone(),
+            Actor::System(name) => format!("system:{name}"),
+        }
+    }
+}
+
+pub fn subject_of(user: &User) -> Subject {
+    Subject {
+        user_id: user.id,
+        roles: user.roles.clone(),
+        department_id: user.department_id,
+        areas: user
+            .areas
+            .iter()
+            .filter_map(|a| AreaCode::parse(a).ok())
+            .collect(),
+    }
+}
+
+/// Identifies the object of an audit record.
+pub(crate) struct Obj<'a> {
+    pub kind: &'a str,
+    pub id: Option<String>,
+}
+
+impl<'a> Obj<'a> {
+    pub fn new(kind: &'a str, id: impl ToString) -> Self {
+        Obj {
+            kind,
+            id: Some(id.to_string()),
+        }
+    }
+    pub fn kind(kind: &'a str) -> Self {
+        Obj { kind, id: None }
+    }
+}
+
+pub struct App {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    cfg: AppConfig,
+    /// Verified against when the user name is unknown, so both failures cost the same time.
+    dummy_hash: String,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, cfg: AppConfig) -> AppResult<Self> {
+        let dummy_hash = secret::hash_password(&cfg.argon2, "cityloop-timing-equaliser")?;
+        Ok(App {
+            store,
+            clock,
+            cfg,
+            dummy_hash,
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.cfg
+    }
+
+    /// Storage engine name and schema version, for health checks.
+    pub async fn health(&self) -> AppResult<(&'static str, i64)> {
+        let version = self.store.schema_version().await?;
+        Ok((self.store.engine().as_str(), version))
+    }
+
+    /// The single authorization gate. On denial the decision is audited in its own transaction and
+    /// the caller gets [`AppError::Forbidden`].
+    pub(crate) async fn authorize(
+        &self,
+        actor: &Actor,
+        action: Action,
+        target: &Target<'_>,
+        obj: Obj<'_>,
+        ctx: &Ctx,
+    ) -> AppResult<DataScope> {
+        let Actor::User(p) = actor else {
+            return Ok(DataScope::All);
+        };
+        if p.user.must_change_password {
+            return self
+                .deny(actor, action, obj, ctx, "password_change_required")
+                .await;
+        }
+        let subject = subject_of(&p.user);
+        match policy::authorize(&subject, action, target) {
+            Decision::Allow(scope) => Ok(DataScope::for_decision(&subject, scope)),
+            Decision::Deny(reason) => self.deny(actor, action, obj, ctx, reason).await,
+        }
+    }
+
+    async fn deny<T>(
+        &self,
+        actor: &Actor,
+        action: Action,
+        obj: Obj<'_>,
+        ctx: &Ctx,
+        reason: &str,
+    ) -> AppResult<T> {
+        let mut tx = self.store.write().await?;
+        self.audit(
+            tx.as_mut(),
+            actor,
+            action.as_str(),
+            obj,
+            "denied",
+            ctx,
+            json!({ "reason": reason }),
+        )
+        .await?;
+        tx.commit().await?;
+        if reason == "password_change_required" {
+            return Err(AppError::PasswordChangeRequired);
+        }
+        Err(AppError::Forbidden(reason.to_owned()))
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one audit record has this many facts")]
+    pub(crate) async fn audit(
+        &self,
+        tx: &mut dyn Tx,
+        actor: &Actor,
+        action: &str,
+        obj: Obj<'_>,
+        result: &str,
+        ctx: &Ctx,
+        detail: serde_json::Value,
+    ) -> AppResult<()> {
+        tx.append_audit(&AuditNew {
+            at: self.clock.now(),
+            actor_id: actor.id(),
+            actor_name: actor.name(),
+            action: action.to_owned(),
+            object_type: obj.kind.to_owned(),
+            object_id: obj.id,
+            result: result.to_owned(),
+            ip: ctx.ip.clone(),
+            request_id: ctx.request_id.clone(),
+            detail,
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+/// A department and its ancestors, itself first (for scope checks).
+pub(crate) fn department_chain(departments: &[Department], id: Option<i64>) -> Vec<i64> {
+    let mut chain = Vec::new();
+    let mut next = id;
+    while let Some(id) = next {
+        if chain.contains(&id) {
+            break;
+        }
+        chain.push(id);
+        next = departments
+            .iter()
+            .find(|d| d.id == id)
+            .and_then(|d| d.parent_id);
+    }
+    chain
+}
+
+pub(crate) fn user_visible(scope: &DataScope, departments: &[Department], user: &User) -> bool {
+    match scope {
+        DataScope::All => true,
+        DataScope::Limited {
+            department_id,
+            areas,
+            user_id,
+        } => {
+            user.id == *user_id
+                || department_id
+                    .is_some_and(|d| department_chain(departments, user.department_id).contains(&d))
+                || user.areas.iter().any(|ua| {
+                    AreaCode::parse(ua).is_ok_and(|ua| areas.iter().any(|a| a.contains(&ua)))
+                })
+        }
+    }
+}
+
+/// Kept so that later grants with narrower scopes can reuse the name.
+pub type GrantScope = Scope;

@@ -1,0 +1,694 @@
+//! The SQL both engines share. SQLite (≥ 3.35) and PostgreSQL 15 accept the same text for everything
+//! here (`$n` placeholders, `RETURNING`, `ON CONFLICT`), so each statement is written once and the
+//! [`Tx`] implementation is stamped out for both concrete sqlx database types by one macro. Only DDL
+//! (the migrations) and engine-specific capabilities live in the backend crates.
+
+mod rows;
+
+use cityloop_store::StoreError;
+pub use rows::*;
+use sqlx::{Database, Transaction};
+
+/// A transaction on either engine.
+pub struct SqlTx<DB: Database> {
+    pub tx: Transaction<'static, DB>,
+}
+
+impl<DB: Database> SqlTx<DB> {
+    pub fn new(tx: Transaction<'static, DB>) -> Self {
+        Self { tx }
+    }
+}
+
+/// Maps a driver error onto the storage port's vocabulary.
+pub fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) => match db.kind() {
+            sqlx::error::ErrorKind::UniqueViolation => {
+                StoreError::Conflict(format!("duplicate: {}", db.message()))
+            }
+            sqlx::error::ErrorKind::ForeignKeyViolation => {
+                StoreError::Conflict(format!("reference: {}", db.message()))
+            }
+            _ => StoreError::Other(db.message().to_owned()),
+        },
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Protocol(_) => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+fn check_version<T>(row: Option<T>) -> Result<T, StoreError> {
+    row.ok_or(StoreError::VersionConflict)
+}
+
+/// `LIKE` pattern for a substring search, escaping the pattern characters.
+pub fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+macro_rules! impl_tx {
+    ($db:ty) => {
+        #[async_trait::async_trait]
+        impl cityloop_store::Tx for SqlTx<$db> {
+            async fn commit(self: Box<Self>) -> cityloop_store::Result<()> {
+                self.tx.commit().await.map_err(map_err)
+            }
+
+            async fn get_meta(&mut self, key: &str) -> cityloop_store::Result<Option<String>> {
+                sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(map_err)
+            }
+
+            async fn set_meta(
+                &mut self,
+                key: &str,
+                value: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO meta (key, value, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                )
+                .bind(key)
+                .bind(value)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn insert_area(
+                &mut self,
+                new: &cityloop_store::AreaNew,
+            ) -> cityloop_store::Result<cityloop_store::Area> {
+                sqlx::query_as::<_, AreaRow>(
+                    "INSERT INTO areas (code, parent_code, level, name, name_en, created_at, updated_at, version) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6, 1) RETURNING *",
+                )
+                .bind(&new.code)
+                .bind(&new.parent_code)
+                .bind(&new.level)
+                .bind(&new.name)
+                .bind(&new.name_en)
+                .bind(new.now)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map(Into::into)
+                .map_err(map_err)
+            }
+
+            async fn get_area(
+                &mut self,
+                code: &str,
+            ) -> cityloop_store::Result<Option<cityloop_store::Area>> {
+                sqlx::query_as::<_, AreaRow>("SELECT * FROM areas WHERE code = $1")
+                    .bind(code)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map(|r| r.map(Into::into))
+                    .map_err(map_err)
+            }
+
+            async fn list_areas(&mut self) -> cityloop_store::Result<Vec<cityloop_store::Area>> {
+                sqlx::query_as::<_, AreaRow>("SELECT * FROM areas ORDER BY code")
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map(|v| v.into_iter().map(Into::into).collect())
+                    .map_err(map_err)
+            }
+
+            async fn update_area(
+                &mut self,
+                code: &str,
+                u: &cityloop_store::AreaUpdate,
+            ) -> cityloop_store::Result<cityloop_store::Area> {
+                let row = sqlx::query_as::<_, AreaRow>(
+                    "UPDATE areas SET name = $1, name_en = $2, updated_at = $3, version = version + 1 \
+                     WHERE code = $4 AND version = $5 RETURNING *",
+                )
+                .bind(&u.name)
+                .bind(&u.name_en)
+                .bind(u.now)
+                .bind(code)
+                .bind(u.expected_version)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                check_version(row).map(Into::into)
+            }
+
+            async fn insert_department(
+                &mut self,
+                new: &cityloop_store::DepartmentNew,
+            ) -> cityloop_store::Result<cityloop_store::Department> {
+                sqlx::query_as::<_, DepartmentRow>(
+                    "INSERT INTO departments (code, name, name_en, parent_id, kind, phone, active, created_at, updated_at, version) \
+                     VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7, $7, 1) RETURNING *",
+                )
+                .bind(&new.code)
+                .bind(&new.name)
+                .bind(&new.name_en)
+                .bind(new.parent_id)
+                .bind(&new.kind)
+                .bind(&new.phone)
+                .bind(new.now)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map(Into::into)
+                .map_err(map_err)
+            }
+
+            async fn get_department(
+                &mut self,
+                id: i64,
+            ) -> cityloop_store::Result<Option<cityloop_store::Department>> {
+                sqlx::query_as::<_, DepartmentRow>("SELECT * FROM departments WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map(|r| r.map(Into::into))
+                    .map_err(map_err)
+            }
+
+            async fn get_department_by_code(
+                &mut self,
+                code: &str,
+            ) -> cityloop_store::Result<Option<cityloop_store::Department>> {
+                sqlx::query_as::<_, DepartmentRow>("SELECT * FROM departments WHERE code = $1")
+                    .bind(code)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map(|r| r.map(Into::into))
+                    .map_err(map_err)
+            }
+
+            async fn list_departments(
+                &mut self,
+            ) -> cityloop_store::Result<Vec<cityloop_store::Department>> {
+                sqlx::query_as::<_, DepartmentRow>("SELECT * FROM departments ORDER BY code")
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map(|v| v.into_iter().map(Into::into).collect())
+                    .map_err(map_err)
+            }
+
+            async fn update_department(
+                &mut self,
+                id: i64,
+                u: &cityloop_store::DepartmentUpdate,
+            ) -> cityloop_store::Result<cityloop_store::Department> {
+                let row = sqlx::query_as::<_, DepartmentRow>(
+                    "UPDATE departments SET name = $1, name_en = $2, phone = $3, active = $4, updated_at = $5, \
+                     version = version + 1 WHERE id = $6 AND version = $7 RETURNING *",
+                )
+                .bind(&u.name)
+                .bind(&u.name_en)
+                .bind(&u.phone)
+                .bind(u.active)
+                .bind(u.now)
+                .bind(id)
+                .bind(u.expected_version)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                check_version(row).map(Into::into)
+            }
+
+            async fn insert_user(
+                &mut self,
+                new: &cityloop_store::UserNew,
+            ) -> cityloop_store::Result<cityloop_store::User> {
+                let id = sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO users (username, display_name, phone, department_id, password_hash, active, \
+                     must_change_password, failed_logins, password_changed_at, created_at, updated_at, version) \
+                     VALUES ($1, $2, $3, $4, $5, TRUE, $6, 0, $7, $7, $7, 1) RETURNING id",
+                )
+                .bind(&new.username)
+                .bind(&new.display_name)
+                .bind(&new.phone)
+                .bind(new.department_id)
+                .bind(&new.password_hash)
+                .bind(new.must_change_password)
+                .bind(new.now)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                self.replace_roles(id, &new.roles).await?;
+                self.replace_areas(id, &new.areas).await?;
+                self.load_user(id).await?.ok_or(cityloop_store::StoreError::NotFound)
+            }
+
+            async fn get_user(
+                &mut self,
+                id: i64,
+            ) -> cityloop_store::Result<Option<cityloop_store::User>> {
+                self.load_user(id).await
+            }
+
+            async fn get_credentials(
+                &mut self,
+                username: &str,
+            ) -> cityloop_store::Result<Option<cityloop_store::Credentials>> {
+                let row = sqlx::query_as::<_, UserRow>("SELECT * FROM users WHERE username = $1")
+                    .bind(username)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                let Some(row) = row else { return Ok(None) };
+                let hash = row.password_hash.clone();
+                let user = self.attach(vec![row]).await?.pop().ok_or(cityloop_store::StoreError::NotFound)?;
+                Ok(Some(cityloop_store::Credentials { user, password_hash: hash }))
+            }
+
+            async fn list_users(
+                &mut self,
+                q: &cityloop_store::UserQuery,
+            ) -> cityloop_store::Result<Vec<cityloop_store::User>> {
+                let rows = sqlx::query_as::<_, UserRow>(
+                    "SELECT * FROM users u WHERE ($1 IS NULL OR u.department_id = $1) \
+                     AND ($2 IS NULL OR u.active = $2) \
+                     AND ($3 IS NULL OR LOWER(u.username) LIKE $3 ESCAPE '\\' OR LOWER(u.display_name) LIKE $3 ESCAPE '\\') \
+                     AND ($4 IS NULL OR EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = $4)) \
+                     ORDER BY u.username",
+                )
+                .bind(q.department_id)
+                .bind(q.active)
+                .bind(q.text.as_deref().map(like_pattern))
+                .bind(q.role.map(|r| r.as_str()))
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                self.attach(rows).await
+            }
+
+            async fn update_user(
+                &mut self,
+                id: i64,
+                u: &cityloop_store::UserUpdate,
+            ) -> cityloop_store::Result<cityloop_store::User> {
+                let updated = sqlx::query_scalar::<_, i64>(
+                    "UPDATE users SET display_name = $1, phone = $2, department_id = $3, active = $4, \
+                     updated_at = $5, version = version + 1 WHERE id = $6 AND version = $7 RETURNING id",
+                )
+                .bind(&u.display_name)
+                .bind(&u.phone)
+                .bind(u.department_id)
+                .bind(u.active)
+                .bind(u.now)
+                .bind(id)
+                .bind(u.expected_version)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                check_version(updated)?;
+                self.replace_areas(id, &u.areas).await?;
+                self.load_user(id).await?.ok_or(cityloop_store::StoreError::NotFound)
+            }
+
+            async fn set_user_roles(
+                &mut self,
+                id: i64,
+                roles: &[cityloop_domain::Role],
+                expected_version: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<cityloop_store::User> {
+                let updated = sqlx::query_scalar::<_, i64>(
+                    "UPDATE users SET updated_at = $1, version = version + 1 WHERE id = $2 AND version = $3 RETURNING id",
+                )
+                .bind(now)
+                .bind(id)
+                .bind(expected_version)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                check_version(updated)?;
+                self.replace_roles(id, roles).await?;
+                self.load_user(id).await?.ok_or(cityloop_store::StoreError::NotFound)
+            }
+
+            async fn set_password(
+                &mut self,
+                id: i64,
+                c: &cityloop_store::PasswordChange,
+            ) -> cityloop_store::Result<()> {
+                let n = sqlx::query(
+                    "UPDATE users SET password_hash = $1, must_change_password = $2, password_changed_at = $3, \
+                     failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE id = $4",
+                )
+                .bind(&c.password_hash)
+                .bind(c.must_change_password)
+                .bind(c.now)
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+                if n == 0 {
+                    return Err(cityloop_store::StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn set_login_state(
+                &mut self,
+                id: i64,
+                failed_logins: i32,
+                locked_until: Option<chrono::DateTime<chrono::Utc>>,
+            ) -> cityloop_store::Result<()> {
+                sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
+                    .bind(failed_logins)
+                    .bind(locked_until)
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn insert_session(
+                &mut self,
+                n: &cityloop_store::SessionNew,
+            ) -> cityloop_store::Result<cityloop_store::Session> {
+                sqlx::query_as::<_, SessionRow>(
+                    "INSERT INTO login_sessions (token_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent) \
+                     VALUES ($1, $2, $3, $3, $4, $5, $6) \
+                     RETURNING id, user_id, created_at, last_seen_at, expires_at, revoked_at",
+                )
+                .bind(&n.token_hash)
+                .bind(n.user_id)
+                .bind(n.created_at)
+                .bind(n.expires_at)
+                .bind(&n.ip)
+                .bind(&n.user_agent)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map(Into::into)
+                .map_err(map_err)
+            }
+
+            async fn get_session(
+                &mut self,
+                token_hash: &str,
+            ) -> cityloop_store::Result<Option<cityloop_store::Session>> {
+                sqlx::query_as::<_, SessionRow>(
+                    "SELECT id, user_id, created_at, last_seen_at, expires_at, revoked_at \
+                     FROM login_sessions WHERE token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map(|r| r.map(Into::into))
+                .map_err(map_err)
+            }
+
+            async fn touch_session(
+                &mut self,
+                id: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<()> {
+                sqlx::query("UPDATE login_sessions SET last_seen_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn revoke_session(
+                &mut self,
+                id: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<()> {
+                sqlx::query("UPDATE login_sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn revoke_user_sessions(
+                &mut self,
+                user_id: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<u64> {
+                sqlx::query(
+                    "UPDATE login_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(user_id)
+                .execute(&mut *self.tx)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(map_err)
+            }
+
+            async fn insert_api_token(
+                &mut self,
+                n: &cityloop_store::ApiTokenNew,
+            ) -> cityloop_store::Result<cityloop_store::ApiToken> {
+                sqlx::query_as::<_, ApiTokenRow>(
+                    "INSERT INTO api_tokens (token_hash, user_id, name, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5) \
+                     RETURNING id, user_id, name, created_at, expires_at, last_used_at, revoked_at",
+                )
+                .bind(&n.token_hash)
+                .bind(n.user_id)
+                .bind(&n.name)
+                .bind(n.created_at)
+                .bind(n.expires_at)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map(Into::into)
+                .map_err(map_err)
+            }
+
+            async fn get_api_token(
+                &mut self,
+                token_hash: &str,
+            ) -> cityloop_store::Result<Option<cityloop_store::ApiToken>> {
+                sqlx::query_as::<_, ApiTokenRow>(
+                    "SELECT id, user_id, name, created_at, expires_at, last_used_at, revoked_at \
+                     FROM api_tokens WHERE token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map(|r| r.map(Into::into))
+                .map_err(map_err)
+            }
+
+            async fn get_api_token_by_id(
+                &mut self,
+                id: i64,
+            ) -> cityloop_store::Result<Option<cityloop_store::ApiToken>> {
+                sqlx::query_as::<_, ApiTokenRow>(
+                    "SELECT id, user_id, name, created_at, expires_at, last_used_at, revoked_at \
+                     FROM api_tokens WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map(|r| r.map(Into::into))
+                .map_err(map_err)
+            }
+
+            async fn list_api_tokens(
+                &mut self,
+                user_id: i64,
+            ) -> cityloop_store::Result<Vec<cityloop_store::ApiToken>> {
+                sqlx::query_as::<_, ApiTokenRow>(
+                    "SELECT id, user_id, name, created_at, expires_at, last_used_at, revoked_at \
+                     FROM api_tokens WHERE user_id = $1 ORDER BY id",
+                )
+                .bind(user_id)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map(|v| v.into_iter().map(Into::into).collect())
+                .map_err(map_err)
+            }
+
+            async fn touch_api_token(
+                &mut self,
+                id: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<()> {
+                sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn revoke_api_token(
+                &mut self,
+                id: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<()> {
+                sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn append_audit(
+                &mut self,
+                e: &cityloop_store::AuditNew,
+            ) -> cityloop_store::Result<i64> {
+                sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO audit_log (at, actor_id, actor_name, action, object_type, object_id, result, ip, request_id, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                )
+                .bind(e.at)
+                .bind(e.actor_id)
+                .bind(&e.actor_name)
+                .bind(&e.action)
+                .bind(&e.object_type)
+                .bind(&e.object_id)
+                .bind(&e.result)
+                .bind(&e.ip)
+                .bind(&e.request_id)
+                .bind(sqlx::types::Json(&e.detail))
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(map_err)
+            }
+
+            async fn list_audit(
+                &mut self,
+                q: &cityloop_store::AuditQuery,
+            ) -> cityloop_store::Result<Vec<cityloop_store::AuditEntry>> {
+                sqlx::query_as::<_, AuditRow>(
+                    "SELECT * FROM audit_log WHERE ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR action = $2) \
+                     AND ($3 IS NULL OR result = $3) AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR at < $5) \
+                     AND ($6 IS NULL OR id < $6) ORDER BY id DESC LIMIT $7",
+                )
+                .bind(q.actor_id)
+                .bind(&q.action)
+                .bind(&q.result)
+                .bind(q.since)
+                .bind(q.until)
+                .bind(q.before_id)
+                .bind(q.limit)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map(|v| v.into_iter().map(Into::into).collect())
+                .map_err(map_err)
+            }
+        }
+
+        impl SqlTx<$db> {
+            async fn replace_roles(
+                &mut self,
+                id: i64,
+                roles: &[cityloop_domain::Role],
+            ) -> cityloop_store::Result<()> {
+                sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                for role in roles {
+                    sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(id)
+                        .bind(role.as_str())
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            async fn replace_areas(&mut self, id: i64, areas: &[String]) -> cityloop_store::Result<()> {
+                sqlx::query("DELETE FROM user_areas WHERE user_id = $1")
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                for area in areas {
+                    sqlx::query("INSERT INTO user_areas (user_id, area_code) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(id)
+                        .bind(area)
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            async fn load_user(&mut self, id: i64) -> cityloop_store::Result<Option<cityloop_store::User>> {
+                let row = sqlx::query_as::<_, UserRow>("SELECT * FROM users WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                match row {
+                    Some(row) => Ok(self.attach(vec![row]).await?.pop()),
+                    None => Ok(None),
+                }
+            }
+
+            /// Adds roles and areas to user rows. One query each for a single user; for a list the
+            /// organisation is small enough (thousands of people) to read the link tables whole.
+            async fn attach(&mut self, rows: Vec<UserRow>) -> cityloop_store::Result<Vec<cityloop_store::User>> {
+                let (roles, areas) = if rows.len() == 1 {
+                    let id = rows.first().map(|r| r.id).unwrap_or_default();
+                    (
+                        sqlx::query_as::<_, (i64, String)>("SELECT user_id, role FROM user_roles WHERE user_id = $1")
+                            .bind(id)
+                            .fetch_all(&mut *self.tx)
+                            .await
+                            .map_err(map_err)?,
+                        sqlx::query_as::<_, (i64, String)>(
+                            "SELECT user_id, area_code FROM user_areas WHERE user_id = $1",
+                        )
+                        .bind(id)
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?,
+                    )
+                } else {
+                    (
+                        sqlx::query_as::<_, (i64, String)>("SELECT user_id, role FROM user_roles")
+                            .fetch_all(&mut *self.tx)
+                            .await
+                            .map_err(map_err)?,
+                        sqlx::query_as::<_, (i64, String)>("SELECT user_id, area_code FROM user_areas")
+                            .fetch_all(&mut *self.tx)
+                            .await
+                            .map_err(map_err)?,
+                    )
+                };
+                assemble_users(rows, roles, areas)
+            }
+        }
+    };
+}
+
+impl_tx!(sqlx::Sqlite);
+impl_tx!(sqlx::Postgres);

@@ -1,0 +1,210 @@
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use cityloop_domain::Role;
+use cityloop_store::{ApiToken, Area, AuditEntry, Department, Session, StoreError, User};
+use sqlx::FromRow;
+use sqlx::types::Json;
+
+#[derive(FromRow)]
+pub struct AreaRow {
+    pub code: String,
+    pub parent_code: Option<String>,
+    pub level: String,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl From<AreaRow> for Area {
+    fn from(r: AreaRow) -> Self {
+        Area {
+            code: r.code,
+            parent_code: r.parent_code,
+            level: r.level,
+            name: r.name,
+            name_en: r.name_en,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct DepartmentRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub parent_id: Option<i64>,
+    pub kind: String,
+    pub phone: Option<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl From<DepartmentRow> for Department {
+    fn from(r: DepartmentRow) -> Self {
+        Department {
+            id: r.id,
+            code: r.code,
+            name: r.name,
+            name_en: r.name_en,
+            parent_id: r.parent_id,
+            kind: r.kind,
+            phone: r.phone,
+            active: r.active,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub department_id: Option<i64>,
+    pub password_hash: String,
+    pub active: bool,
+    pub must_change_password: bool,
+    pub failed_logins: i32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub password_changed_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+pub fn assemble_users(
+    rows: Vec<UserRow>,
+    roles: Vec<(i64, String)>,
+    areas: Vec<(i64, String)>,
+) -> Result<Vec<User>, StoreError> {
+    let mut role_map: HashMap<i64, Vec<Role>> = HashMap::new();
+    for (id, role) in roles {
+        let role = role
+            .parse::<Role>()
+            .map_err(|e| StoreError::Other(format!("stored role: {e}")))?;
+        role_map.entry(id).or_default().push(role);
+    }
+    let mut area_map: HashMap<i64, Vec<String>> = HashMap::new();
+    for (id, area) in areas {
+        area_map.entry(id).or_default().push(area);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mut roles = role_map.remove(&r.id).unwrap_or_default();
+            roles.sort();
+            let mut areas = area_map.remove(&r.id).unwrap_or_default();
+            areas.sort();
+            User {
+                id: r.id,
+                username: r.username,
+                display_name: r.display_name,
+                phone: r.phone,
+                department_id: r.department_id,
+                active: r.active,
+                must_change_password: r.must_change_password,
+                failed_logins: r.failed_logins,
+                locked_until: r.locked_until,
+                password_changed_at: r.password_changed_at,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+                version: r.version,
+                roles,
+                areas,
+            }
+        })
+        .collect())
+}
+
+#[derive(FromRow)]
+pub struct SessionRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<SessionRow> for Session {
+    fn from(r: SessionRow) -> Self {
+        Session {
+            id: r.id,
+            user_id: r.user_id,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct ApiTokenRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiTokenRow> for ApiToken {
+    fn from(r: ApiTokenRow) -> Self {
+        ApiToken {
+            id: r.id,
+            user_id: r.user_id,
+            name: r.name,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor_name: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: Option<String>,
+    pub result: String,
+    pub ip: Option<String>,
+    pub request_id: Option<String>,
+    pub detail: Json<serde_json::Value>,
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(r: AuditRow) -> Self {
+        AuditEntry {
+            id: r.id,
+            at: r.at,
+            actor_id: r.actor_id,
+            actor_name: r.actor_name,
+            action: r.action,
+            object_type: r.object_type,
+            object_id: r.object_id,
+            result: r.result,
+            ip: r.ip,
+            request_id: r.request_id,
+            detail: r.detail.0,
+        }
+    }
+}
