@@ -6,9 +6,20 @@ use crate::{Actor, App, AppResult, Ctx, Obj};
 
 impl App {
     /// Reads the audit log, newest first. Reading it is itself audited.
-    pub async fn list_audit(&self, actor: &Actor, query: AuditQuery, ctx: &Ctx) -> AppResult<Vec<AuditEntry>> {
-        self.authorize(actor, Action::AuditRead, &Target::Collection, Obj::kind("audit_log"), ctx)
-            .await?;
+    pub async fn list_audit(
+        &self,
+        actor: &Actor,
+        query: AuditQuery,
+        ctx: &Ctx,
+    ) -> AppResult<Vec<AuditEntry>> {
+        self.authorize(
+            actor,
+            Action::AuditRead,
+            &Target::Collection,
+            Obj::kind("audit_log"),
+            ctx,
+        )
+        .await?;
         let query = AuditQuery {
             limit: query.limit.clamp(1, 1000),
             ..query

@@ -26,7 +26,12 @@ pub struct NewApiToken {
 }
 
 impl App {
-    pub async fn login(&self, username: &str, password: &str, ctx: &Ctx) -> AppResult<LoginOutcome> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        ctx: &Ctx,
+    ) -> AppResult<LoginOutcome> {
         let username = username.trim();
         let creds = {
             let mut tx = self.store.read().await?;
@@ -78,13 +83,26 @@ impl App {
             let mut detail = json!({ "reason": reason });
             if reason == "wrong_password" {
                 let failed = user.failed_logins.saturating_add(1);
-                let lock = (failed >= self.cfg.lockout_threshold).then(|| now + self.cfg.lockout_duration);
-                let (count, lock_until) = if lock.is_some() { (0, lock) } else { (failed, None) };
+                let lock =
+                    (failed >= self.cfg.lockout_threshold).then(|| now + self.cfg.lockout_duration);
+                let (count, lock_until) = if lock.is_some() {
+                    (0, lock)
+                } else {
+                    (failed, None)
+                };
                 tx.set_login_state(user.id, count, lock_until).await?;
                 detail = json!({ "reason": reason, "failed_logins": failed, "locked_until": lock_until });
             }
-            self.audit(tx.as_mut(), &actor, "auth.login", obj(), "failed", ctx, detail)
-                .await?;
+            self.audit(
+                tx.as_mut(),
+                &actor,
+                "auth.login",
+                obj(),
+                "failed",
+                ctx,
+                detail,
+            )
+            .await?;
             tx.commit().await?;
             return Err(AppError::InvalidCredentials);
         }
@@ -148,9 +166,16 @@ impl App {
             if !session_alive(&s, now, self.cfg.session_idle) {
                 return Err(AppError::Unauthenticated);
             }
-            (AuthVia::Session(s.id), s.user_id, now - s.last_seen_at > TOUCH_EVERY)
+            (
+                AuthVia::Session(s.id),
+                s.user_id,
+                now - s.last_seen_at > TOUCH_EVERY,
+            )
         };
-        let user = tx.get_user(user_id).await?.ok_or(AppError::Unauthenticated)?;
+        let user = tx
+            .get_user(user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
         drop(tx);
         if !user.active {
             return Err(AppError::Unauthenticated);
@@ -181,8 +206,16 @@ impl App {
             }
         };
         let actor = Actor::User(p.clone());
-        self.audit(tx.as_mut(), &actor, "auth.logout", Obj::new(kind, id), "ok", ctx, json!({}))
-            .await?;
+        self.audit(
+            tx.as_mut(),
+            &actor,
+            "auth.logout",
+            Obj::new(kind, id),
+            "ok",
+            ctx,
+            json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -50,7 +50,7 @@ impl Default for AppConfig {
     }
 }
 
-pub use secret::HashParams;
+pub use secret::{HashParams, generate_password};
 
 /// Where a request came from, for the audit log.
 #[derive(Debug, Clone, Default)]
@@ -217,7 +217,10 @@ impl App {
         Err(AppError::Forbidden(reason.to_owned()))
     }
 
-    #[expect(clippy::too_many_arguments, reason = "one audit record has this many facts")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one audit record has this many facts"
+    )]
     pub(crate) async fn audit(
         &self,
         tx: &mut dyn Tx,

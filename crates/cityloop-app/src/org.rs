@@ -39,7 +39,10 @@ pub(crate) fn clean_name(field: &str, s: &str, max: usize) -> Result<String, Fie
         return Err(FieldError::new(field, format!("at most {max} characters")));
     }
     if s.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "must not contain control characters"));
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(s.to_owned())
 }
@@ -54,7 +57,9 @@ fn clean_opt(field: &str, s: Option<String>, max: usize) -> Result<Option<String
 pub(crate) fn clean_phone(s: Option<String>) -> Result<Option<String>, FieldError> {
     let s = clean_opt("phone", s, 32)?;
     if let Some(p) = &s
-        && !p.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | ' '))
+        && !p
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | ' '))
     {
         return Err(FieldError::new("phone", "digits, spaces, + and - only"));
     }
@@ -65,16 +70,28 @@ const DEPARTMENT_KINDS: [&str; 3] = ["centre", "department", "street_office"];
 
 impl App {
     pub async fn list_areas(&self, actor: &Actor, ctx: &Ctx) -> AppResult<Vec<Area>> {
-        self.authorize(actor, Action::AreaRead, &Target::Collection, Obj::kind("area"), ctx)
-            .await?;
+        self.authorize(
+            actor,
+            Action::AreaRead,
+            &Target::Collection,
+            Obj::kind("area"),
+            ctx,
+        )
+        .await?;
         let mut tx = self.store.read().await?;
         Ok(tx.list_areas().await?)
     }
 
     pub async fn get_area(&self, actor: &Actor, code: &str, ctx: &Ctx) -> AppResult<Area> {
         let parsed = AreaCode::parse(code)?;
-        self.authorize(actor, Action::AreaRead, &Target::Area(&parsed), Obj::new("area", code), ctx)
-            .await?;
+        self.authorize(
+            actor,
+            Action::AreaRead,
+            &Target::Area(&parsed),
+            Obj::new("area", code),
+            ctx,
+        )
+        .await?;
         let mut tx = self.store.read().await?;
         tx.get_area(code).await?.ok_or(AppError::NotFound("area"))
     }
@@ -83,8 +100,14 @@ impl App {
         let code = AreaCode::parse(&input.code)?;
         let name = clean_name("name", &input.name, 64)?;
         let name_en = clean_opt("name_en", input.name_en, 128)?;
-        self.authorize(actor, Action::AreaWrite, &Target::Area(&code), Obj::new("area", &code), ctx)
-            .await?;
+        self.authorize(
+            actor,
+            Action::AreaWrite,
+            &Target::Area(&code),
+            Obj::new("area", &code),
+            ctx,
+        )
+        .await?;
         let mut tx = self.store.write().await?;
         if tx.get_area(code.as_str()).await?.is_some() {
             return Err(AppError::Conflict(format!("area {code} exists")));
@@ -95,7 +118,10 @@ impl App {
         {
             return Err(FieldError::new(
                 "code",
-                format!("parent {} {parent} does not exist", parent.level().name_zh()),
+                format!(
+                    "parent {} {parent} does not exist",
+                    parent.level().name_zh()
+                ),
             )
             .into());
         }
@@ -109,8 +135,16 @@ impl App {
                 now: self.now(),
             })
             .await?;
-        self.audit(tx.as_mut(), actor, "area.create", Obj::new("area", &code), "ok", ctx, json!(area))
-            .await?;
+        self.audit(
+            tx.as_mut(),
+            actor,
+            "area.create",
+            Obj::new("area", &code),
+            "ok",
+            ctx,
+            json!(area),
+        )
+        .await?;
         tx.commit().await?;
         Ok(area)
     }
@@ -127,8 +161,14 @@ impl App {
         let parsed = AreaCode::parse(code)?;
         let name = clean_name("name", name, 64)?;
         let name_en = clean_opt("name_en", name_en, 128)?;
-        self.authorize(actor, Action::AreaWrite, &Target::Area(&parsed), Obj::new("area", code), ctx)
-            .await?;
+        self.authorize(
+            actor,
+            Action::AreaWrite,
+            &Target::Area(&parsed),
+            Obj::new("area", code),
+            ctx,
+        )
+        .await?;
         let mut tx = self.store.write().await?;
         let before = tx.get_area(code).await?.ok_or(AppError::NotFound("area"))?;
         if before.version != version {
@@ -325,5 +365,13 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(after)
+    }
+}
+
+impl App {
+    /// A department by id without a scope check: for showing users their own department.
+    pub async fn department_of(&self, id: i64) -> AppResult<Option<Department>> {
+        let mut tx = self.store.read().await?;
+        Ok(tx.get_department(id).await?)
     }
 }

@@ -61,6 +61,37 @@ pub fn token_digest(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A random password that satisfies the default policy: 16 characters from four classes.
+pub fn generate_password() -> String {
+    use rand::Rng;
+    const LOWER: &[u8] = b"abcdefghijkmnpqrstuvwxyz";
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const DIGIT: &[u8] = b"23456789";
+    const SYMBOL: &[u8] = b"#%+=@";
+    let mut rng = rand::rng();
+    let pick = |set: &[u8], rng: &mut rand::rngs::ThreadRng| {
+        char::from(
+            set.get(rng.random_range(0..set.len()))
+                .copied()
+                .unwrap_or(b'x'),
+        )
+    };
+    let mut out: Vec<char> = Vec::with_capacity(16);
+    for set in [LOWER, UPPER, DIGIT, SYMBOL] {
+        out.push(pick(set, &mut rng));
+    }
+    let all: Vec<u8> = [LOWER, UPPER, DIGIT, SYMBOL].concat();
+    while out.len() < 16 {
+        out.push(pick(&all, &mut rng));
+    }
+    // Fisher-Yates so the class order does not leak.
+    for i in (1..out.len()).rev() {
+        let j = rng.random_range(0..=i);
+        out.swap(i, j);
+    }
+    out.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +107,16 @@ mod tests {
         assert!(verify_password("城管Demo#2026", &h));
         assert!(!verify_password("城管Demo#2027", &h));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn generated_passwords_pass_the_policy() {
+        let policy = cityloop_domain::password::PasswordPolicy::default();
+        for _ in 0..50 {
+            let p = generate_password();
+            assert_eq!(p.chars().count(), 16);
+            policy.check(&p, "someone").unwrap();
+        }
     }
 
     #[test]

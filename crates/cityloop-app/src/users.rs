@@ -72,9 +72,20 @@ async fn resolve_areas(tx: &mut dyn Tx, areas: &[String]) -> AppResult<Vec<Strin
 }
 
 impl App {
-    pub async fn list_users(&self, actor: &Actor, query: &UserQuery, ctx: &Ctx) -> AppResult<Vec<User>> {
+    pub async fn list_users(
+        &self,
+        actor: &Actor,
+        query: &UserQuery,
+        ctx: &Ctx,
+    ) -> AppResult<Vec<User>> {
         let scope = self
-            .authorize(actor, Action::UserRead, &Target::Collection, Obj::kind("user"), ctx)
+            .authorize(
+                actor,
+                Action::UserRead,
+                &Target::Collection,
+                Obj::kind("user"),
+                ctx,
+            )
             .await?;
         let mut tx = self.store.read().await?;
         let departments = tx.list_departments().await?;
@@ -120,8 +131,14 @@ impl App {
             validate_role_set(&roles)?;
         }
         self.cfg.password_policy.check(&input.password, &username)?;
-        self.authorize(actor, Action::UserCreate, &Target::Collection, Obj::new("user", &username), ctx)
-            .await?;
+        self.authorize(
+            actor,
+            Action::UserCreate,
+            &Target::Collection,
+            Obj::new("user", &username),
+            ctx,
+        )
+        .await?;
         if !roles.is_empty() {
             // Granting roles is the security administrator's power, even at creation.
             self.authorize(
@@ -135,7 +152,8 @@ impl App {
         }
         let hash = self.hash(&input.password).await?;
         let mut tx = self.store.write().await?;
-        let department_id = resolve_department(tx.as_mut(), input.department_code.as_deref()).await?;
+        let department_id =
+            resolve_department(tx.as_mut(), input.department_code.as_deref()).await?;
         let areas = resolve_areas(tx.as_mut(), &input.areas).await?;
         if tx.get_credentials(&username).await?.is_some() {
             return Err(AppError::Conflict(format!("user {username} exists")));
@@ -153,14 +171,30 @@ impl App {
                 now: self.now(),
             })
             .await?;
-        self.audit(tx.as_mut(), actor, "user.create", Obj::new("user", user.id), "ok", ctx, json!(user))
-            .await?;
+        self.audit(
+            tx.as_mut(),
+            actor,
+            "user.create",
+            Obj::new("user", user.id),
+            "ok",
+            ctx,
+            json!(user),
+        )
+        .await?;
         tx.commit().await?;
         Ok(user)
     }
 
-    pub async fn update_user(&self, actor: &Actor, id: i64, patch: UserPatch, ctx: &Ctx) -> AppResult<User> {
-        let before = self.load_for_admin(actor, id, Action::UserUpdate, ctx).await?;
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        id: i64,
+        patch: UserPatch,
+        ctx: &Ctx,
+    ) -> AppResult<User> {
+        let before = self
+            .load_for_admin(actor, id, Action::UserUpdate, ctx)
+            .await?;
         let mut tx = self.store.write().await?;
         let current = tx.get_user(id).await?.ok_or(AppError::NotFound("user"))?;
         if current.version != patch.version || current != before {
@@ -221,7 +255,8 @@ impl App {
         roles.sort();
         roles.dedup();
         validate_role_set(&roles)?;
-        self.load_for_admin(actor, id, Action::UserSetRoles, ctx).await?;
+        self.load_for_admin(actor, id, Action::UserSetRoles, ctx)
+            .await?;
         let mut tx = self.store.write().await?;
         let current = tx.get_user(id).await?.ok_or(AppError::NotFound("user"))?;
         if current.version != version {
@@ -247,7 +282,13 @@ impl App {
     }
 
     /// Sets a new password for someone else; they must change it at next login.
-    pub async fn reset_password(&self, actor: &Actor, id: i64, password: &str, ctx: &Ctx) -> AppResult<()> {
+    pub async fn reset_password(
+        &self,
+        actor: &Actor,
+        id: i64,
+        password: &str,
+        ctx: &Ctx,
+    ) -> AppResult<()> {
         let user = self
             .load_for_admin(actor, id, Action::UserResetPassword, ctx)
             .await?;
@@ -280,11 +321,20 @@ impl App {
     }
 
     pub async fn unlock_user(&self, actor: &Actor, id: i64, ctx: &Ctx) -> AppResult<()> {
-        self.load_for_admin(actor, id, Action::UserUnlock, ctx).await?;
+        self.load_for_admin(actor, id, Action::UserUnlock, ctx)
+            .await?;
         let mut tx = self.store.write().await?;
         tx.set_login_state(id, 0, None).await?;
-        self.audit(tx.as_mut(), actor, "user.unlock", Obj::new("user", id), "ok", ctx, json!({}))
-            .await?;
+        self.audit(
+            tx.as_mut(),
+            actor,
+            "user.unlock",
+            Obj::new("user", id),
+            "ok",
+            ctx,
+            json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -295,7 +345,13 @@ impl App {
     }
 
     /// Loads a user and authorises `action` on them.
-    async fn load_for_admin(&self, actor: &Actor, id: i64, action: Action, ctx: &Ctx) -> AppResult<User> {
+    async fn load_for_admin(
+        &self,
+        actor: &Actor,
+        id: i64,
+        action: Action,
+        ctx: &Ctx,
+    ) -> AppResult<User> {
         let (user, chain) = {
             let mut tx = self.store.read().await?;
             let departments = tx.list_departments().await?;

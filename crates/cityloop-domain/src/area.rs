@@ -63,7 +63,12 @@ impl FromStr for AreaLevel {
         AreaLevel::ALL
             .into_iter()
             .find(|l| l.as_str() == s)
-            .ok_or_else(|| FieldError::new("level", format!("unknown area level `{s}` (district, street, community)")))
+            .ok_or_else(|| {
+                FieldError::new(
+                    "level",
+                    format!("unknown area level `{s}` (district, street, community)"),
+                )
+            })
     }
 }
 
@@ -104,7 +109,10 @@ impl AreaCode {
             return Err(FieldError::new("code", "street part 000 is not a street"));
         }
         if s.len() == 12 && &s[9..12] == "000" {
-            return Err(FieldError::new("code", "community part 000 is not a community"));
+            return Err(FieldError::new(
+                "code",
+                "community part 000 is not a community",
+            ));
         }
         Ok(AreaCode(s.to_owned()))
     }
@@ -160,7 +168,16 @@ mod tests {
 
     #[test]
     fn rejects_malformed_codes() {
-        for bad in ["", "33018", "3301880011", "33018800100a", "000000", "330000", "330188000", "330188001000"] {
+        for bad in [
+            "",
+            "33018",
+            "3301880011",
+            "33018800100a",
+            "000000",
+            "330000",
+            "330188000",
+            "330188001000",
+        ] {
             assert!(AreaCode::parse(bad).is_err(), "{bad} accepted");
         }
     }

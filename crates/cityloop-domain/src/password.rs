@@ -24,8 +24,18 @@ impl Default for PasswordPolicy {
 /// A few of the most common leaked passwords that also pass the class rule; a full breached list is
 /// a later addition.
 const COMMON: &[&str] = &[
-    "Passw0rd", "P@ssw0rd", "Password1", "Password123", "Admin123", "Admin@123", "Qwerty123", "Abc12345", "Abcd1234",
-    "Aa123456", "Welcome1", "Root@123",
+    "Passw0rd",
+    "P@ssw0rd",
+    "Password1",
+    "Password123",
+    "Admin123",
+    "Admin@123",
+    "Qwerty123",
+    "Abc12345",
+    "Abcd1234",
+    "Aa123456",
+    "Welcome1",
+    "Root@123",
 ];
 
 impl PasswordPolicy {
@@ -59,7 +69,10 @@ impl PasswordPolicy {
             ));
         }
         if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
-            return Err(FieldError::new("password", "must not contain the user name"));
+            return Err(FieldError::new(
+                "password",
+                "must not contain the user name",
+            ));
         }
         if COMMON.iter().any(|c| c.eq_ignore_ascii_case(password)) {
             return Err(FieldError::new("password", "too common"));

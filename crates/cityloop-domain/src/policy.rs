@@ -246,7 +246,11 @@ impl DataScope {
             Scope::All => DataScope::All,
             _ => DataScope::Limited {
                 department_id: if dept { subject.department_id } else { None },
-                areas: if area { subject.areas.clone() } else { Vec::new() },
+                areas: if area {
+                    subject.areas.clone()
+                } else {
+                    Vec::new()
+                },
                 user_id: subject.user_id,
             },
         }

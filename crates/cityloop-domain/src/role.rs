@@ -99,10 +99,16 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = FieldError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            let known: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
-            FieldError::new("roles", format!("unknown role `{s}` (known: {})", known.join(", ")))
-        })
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                FieldError::new(
+                    "roles",
+                    format!("unknown role `{s}` (known: {})", known.join(", ")),
+                )
+            })
     }
 }
 

@@ -1,1 +1,425 @@
-fn main() {}
+//! `cityloop`: the one binary. Serves the platform, migrates, seeds the demo city and manages users.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use cityloop_app::{Actor, App, Ctx, SystemClock, UserInput};
+use cityloop_domain::Role;
+use cityloop_server::backend::Backend;
+use cityloop_server::config::{self, Config, DEFAULT_DATABASE_URL, Overrides, redact_url};
+use cityloop_store::UserQuery;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cityloop",
+    version,
+    about = "cityloop 数字城管: digital urban-management platform"
+)]
+struct Cli {
+    /// TOML configuration file (also CITYLOOP_CONFIG).
+    #[arg(long, global = true, env = "CITYLOOP_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone, Default)]
+struct ServeFlags {
+    /// Address to listen on, e.g. 127.0.0.1:8080.
+    #[arg(long)]
+    listen: Option<String>,
+    /// sqlite://FILE or postgres://user:password@host/db.
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+#[derive(Args, Clone, Default)]
+struct DbFlags {
+    /// sqlite://FILE or postgres://user:password@host/db.
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the platform.
+    Serve(ServeFlags),
+    /// Seed (or reuse) the demo organisation in data/demo.sqlite3 and serve it.
+    Demo(ServeFlags),
+    /// Apply pending schema migrations and exit.
+    Migrate(DbFlags),
+    /// Manage user accounts from the server's shell.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Copy a live SQLite database into a new file (consistent while the server runs).
+    Backup {
+        /// Target file; must not exist.
+        target: PathBuf,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// Print the default configuration file.
+    DefaultConfig,
+    /// Check the configuration (and that the database is reachable) and exit.
+    ConfigTest(DbFlags),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. Without --password-stdin a random password is generated and printed once.
+    Add {
+        username: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Role code (repeatable): inspector, acceptor, shift_leader, dispatcher, handler, leader,
+        /// sys_admin, sec_admin, audit_admin.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Department code.
+        #[arg(long)]
+        department: Option<String>,
+        /// Area code (repeatable).
+        #[arg(long = "area")]
+        areas: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// Set a user's password (and unlock the account).
+    Passwd {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        db: DbFlags,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cityloop: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            eprintln!("cityloop: {}", chain.join(": "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(cli_config: &Option<PathBuf>, o: Overrides) -> anyhow::Result<Config> {
+    Ok(Config::load(cli_config.as_deref(), &o)?)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::DefaultConfig => {
+            print!("{}", config::EXAMPLE);
+            Ok(())
+        }
+        Command::ConfigTest(db) => {
+            let cfg = load(&cli.config, db_overrides(&db))?;
+            let backend = Backend::open(&cfg.database).await.context("database")?;
+            let pending = backend.pending_migrations().await?;
+            let store = backend.store();
+            println!(
+                "configuration ok; database {} ({}), schema version {}, {} migration(s) pending",
+                redact_url(&cfg.database.url),
+                store.engine().as_str(),
+                store.schema_version().await?,
+                pending.len()
+            );
+            store.close().await;
+            Ok(())
+        }
+        Command::Migrate(db) => {
+            let cfg = load(&cli.config, db_overrides(&db))?;
+            let backend = Backend::open(&cfg.database).await.context("database")?;
+            let pending = backend.pending_migrations().await?;
+            backend.migrate().await.context("migration")?;
+            println!(
+                "applied {} migration(s); schema version {}",
+                pending.len(),
+                backend.store().schema_version().await?
+            );
+            backend.store().close().await;
+            Ok(())
+        }
+        Command::Serve(flags) => {
+            let cfg = load(&cli.config, serve_overrides(&flags))?;
+            init_tracing(&cfg);
+            let app = open_app(&cfg).await?;
+            serve(&cfg, app).await
+        }
+        Command::Demo(flags) => {
+            let mut o = serve_overrides(&flags);
+            let mut cfg = load(&cli.config, o.clone())?;
+            if cfg.database.url == DEFAULT_DATABASE_URL {
+                o.database_url = Some("sqlite://data/demo.sqlite3".into());
+                cfg = load(&cli.config, o)?;
+            }
+            init_tracing(&cfg);
+            let app = open_app(&cfg).await?;
+            let report = app.seed_demo().await.context("seeding the demo")?;
+            print_demo(&cfg, &report);
+            serve(&cfg, app).await
+        }
+        Command::Backup { target, db } => {
+            let cfg = load(&cli.config, db_overrides(&db))?;
+            match Backend::open(&cfg.database).await.context("database")? {
+                Backend::Sqlite(s) => {
+                    let target = target.to_string_lossy().to_string();
+                    s.backup(&target).await?;
+                    println!("backup written to {target}");
+                    Ok(())
+                }
+                Backend::Postgres(_) => {
+                    anyhow::bail!("backup of PostgreSQL is done with pg_basebackup or pg_dump")
+                }
+            }
+        }
+        Command::User(cmd) => user_command(&cli.config, cmd).await,
+    }
+}
+
+fn serve_overrides(f: &ServeFlags) -> Overrides {
+    Overrides {
+        listen: f.listen.clone(),
+        database_url: f.database_url.clone(),
+    }
+}
+
+fn db_overrides(f: &DbFlags) -> Overrides {
+    Overrides {
+        listen: None,
+        database_url: f.database_url.clone(),
+    }
+}
+
+fn init_tracing(cfg: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{},sqlx=warn", cfg.log.level)));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _already = if cfg.log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+async fn open_app(cfg: &Config) -> anyhow::Result<Arc<App>> {
+    cityloop_server::open_app(cfg, Arc::new(SystemClock)).await
+}
+
+async fn serve(cfg: &Config, app: Arc<App>) -> anyhow::Result<()> {
+    let engine = app.store().engine().as_str();
+    let running = cityloop_server::start(cfg, app).await?;
+    println!(
+        "cityloop listening on http://{}  (engine: {engine})",
+        running.addr
+    );
+    tracing::info!(addr = %running.addr, engine, "listening");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+fn print_demo(cfg: &Config, report: &cityloop_app::demo::DemoReport) {
+    let url = format!("http://{}", cfg.server.listen);
+    if report.seeded.is_empty() {
+        println!("demo database reused: {}", redact_url(&cfg.database.url));
+    } else {
+        println!(
+            "demo seeded ({}) into {}",
+            report.seeded.join(", "),
+            redact_url(&cfg.database.url)
+        );
+    }
+    println!();
+    println!("  cityloop demo: {url}");
+    println!("  API docs:      {url}/api/docs");
+    println!();
+    println!(
+        "  demo accounts (password for all: {})",
+        cityloop_app::demo::DEMO_PASSWORD
+    );
+    for a in &report.accounts {
+        let roles: Vec<String> = a
+            .roles
+            .iter()
+            .map(|r| format!("{} {}", r.name_zh(), r.as_str()))
+            .collect();
+        println!(
+            "    {:<14} {:<10} {:<24} {}",
+            a.username,
+            a.display_name,
+            roles.join(", "),
+            a.department.as_deref().unwrap_or("-")
+        );
+    }
+    println!();
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let p = line.trim_end_matches(['\r', '\n']).to_owned();
+        anyhow::ensure!(!p.is_empty(), "no password on standard input");
+        Ok((p, false))
+    } else {
+        Ok((cityloop_app::generate_password(), true))
+    }
+}
+
+async fn user_command(config: &Option<PathBuf>, cmd: UserCommand) -> anyhow::Result<()> {
+    let db = match &cmd {
+        UserCommand::Add { db, .. } | UserCommand::Passwd { db, .. } | UserCommand::List { db } => {
+            db.clone()
+        }
+    };
+    let cfg = load(config, db_overrides(&db))?;
+    let app = open_app(&cfg).await?;
+    let operator = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    let actor = Actor::System(format!("cli:{operator}"));
+    let ctx = Ctx::default();
+    let result = match cmd {
+        UserCommand::Add {
+            username,
+            name,
+            roles,
+            department,
+            areas,
+            password_stdin,
+            ..
+        } => {
+            let roles = roles
+                .iter()
+                .map(|r| r.parse::<Role>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("--role: {}", e.message))?;
+            let (password, generated) = read_password(password_stdin)?;
+            let user = app
+                .create_user(
+                    &actor,
+                    UserInput {
+                        username,
+                        display_name: name,
+                        phone: None,
+                        department_code: department,
+                        areas,
+                        roles,
+                        password: password.clone(),
+                        must_change_password: generated,
+                    },
+                    &ctx,
+                )
+                .await
+                .map_err(cli_error)?;
+            println!("created user {} (id {})", user.username, user.id);
+            if generated {
+                print_generated(&password);
+            }
+            Ok(())
+        }
+        UserCommand::Passwd {
+            username,
+            password_stdin,
+            ..
+        } => {
+            let user = app
+                .find_user_by_name(&username)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user {username}"))?;
+            let (password, generated) = read_password(password_stdin)?;
+            app.reset_password(&actor, user.id, &password, &ctx)
+                .await
+                .map_err(cli_error)?;
+            app.unlock_user(&actor, user.id, &ctx)
+                .await
+                .map_err(cli_error)?;
+            println!("password of {username} set; the account is unlocked");
+            if generated {
+                print_generated(&password);
+            }
+            Ok(())
+        }
+        UserCommand::List { .. } => {
+            let users = app
+                .list_users(&actor, &UserQuery::default(), &ctx)
+                .await
+                .map_err(cli_error)?;
+            for u in users {
+                let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
+                println!(
+                    "{:<6} {:<16} {:<12} {:<8} {}",
+                    u.id,
+                    u.username,
+                    u.display_name,
+                    if u.active { "active" } else { "disabled" },
+                    roles.join(",")
+                );
+            }
+            Ok(())
+        }
+    };
+    app.store().close().await;
+    result
+}
+
+fn print_generated(password: &str) {
+    if std::io::stdout().is_terminal() {
+        println!("generated password (shown once): {password}");
+    } else {
+        println!("{password}");
+    }
+}
+
+fn cli_error(e: cityloop_app::AppError) -> anyhow::Error {
+    match e {
+        cityloop_app::AppError::Invalid(f) => anyhow::anyhow!("{}: {}", f.field, f.message),
+        other => anyhow::anyhow!("{other}"),
+    }
+}

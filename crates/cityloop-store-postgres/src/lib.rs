@@ -6,7 +6,10 @@ use async_trait::async_trait;
 use cityloop_store::{Engine, Result, Store, StoreError, Tx};
 use cityloop_store_sql::{SqlTx, map_err};
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::str::FromStr;
+
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -28,12 +31,23 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects and checks the server version and durability settings. Does not migrate.
     pub async fn open(cfg: &PostgresConfig) -> Result<Self> {
+        let unavailable =
+            |e: sqlx::Error| StoreError::Unavailable(redact(&e.to_string(), &cfg.url));
+        let options = PgConnectOptions::from_str(&cfg.url).map_err(unavailable)?;
+        // One direct attempt first: the pool would keep retrying a refused connection until its
+        // acquire timeout, and an operator wants the error now.
+        PgConnection::connect_with(&options)
+            .await
+            .map_err(unavailable)?
+            .close()
+            .await
+            .map_err(unavailable)?;
         let pool = PgPoolOptions::new()
             .max_connections(cfg.max_connections.max(2))
             .acquire_timeout(Duration::from_secs(10))
-            .connect(&cfg.url)
+            .connect_with(options)
             .await
-            .map_err(|e| StoreError::Unavailable(redact(&e.to_string(), &cfg.url)))?;
+            .map_err(unavailable)?;
         let version: String = sqlx::query_scalar("SHOW server_version_num")
             .fetch_one(&pool)
             .await
@@ -46,10 +60,11 @@ impl PostgresStore {
         }
         if !cfg.allow_unsafe_durability {
             for setting in ["fsync", "synchronous_commit"] {
-                let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {setting}")))
-                    .fetch_one(&pool)
-                    .await
-                    .map_err(map_err)?;
+                let value: String =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {setting}")))
+                        .fetch_one(&pool)
+                        .await
+                        .map_err(map_err)?;
                 if value == "off" {
                     return Err(StoreError::Incompatible(format!(
                         "the PostgreSQL server runs with {setting}=off, so acknowledged cases could be lost; \
@@ -113,7 +128,10 @@ impl PostgresStore {
 
 /// Keeps a password in the URL out of error messages.
 fn redact(message: &str, url: &str) -> String {
-    match url.split_once("://").and_then(|(_, rest)| rest.split_once('@')) {
+    match url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+    {
         Some((userinfo, _)) if userinfo.contains(':') => {
             let password = userinfo.split_once(':').map(|(_, p)| p).unwrap_or_default();
             if password.is_empty() {
@@ -133,7 +151,12 @@ impl Store for PostgresStore {
     }
 
     async fn schema_version(&self) -> Result<i64> {
-        Ok(self.applied_versions().await?.into_iter().max().unwrap_or(0))
+        Ok(self
+            .applied_versions()
+            .await?
+            .into_iter()
+            .max()
+            .unwrap_or(0))
     }
 
     async fn read(&self) -> Result<Box<dyn Tx>> {
@@ -162,7 +185,10 @@ mod tests {
     #[test]
     fn redacts_passwords() {
         assert_eq!(
-            redact("cannot reach postgres://u:s3cret@h/db", "postgres://u:s3cret@h/db"),
+            redact(
+                "cannot reach postgres://u:s3cret@h/db",
+                "postgres://u:s3cret@h/db"
+            ),
             "cannot reach postgres://u:***@h/db"
         );
         assert_eq!(redact("x", "postgres://u@h/db"), "x");

@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use cityloop_store::{Engine, Result, Store, StoreError, Tx};
 use cityloop_store_sql::{SqlTx, map_err};
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -197,8 +199,14 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(database_path("sqlite://data/x.sqlite3").unwrap(), "data/x.sqlite3");
-        assert_eq!(database_path("sqlite:///tmp/x.db?mode=rwc").unwrap(), "/tmp/x.db");
+        assert_eq!(
+            database_path("sqlite://data/x.sqlite3").unwrap(),
+            "data/x.sqlite3"
+        );
+        assert_eq!(
+            database_path("sqlite:///tmp/x.db?mode=rwc").unwrap(),
+            "/tmp/x.db"
+        );
         assert!(database_path("sqlite::memory:").is_err());
         assert!(database_path("postgres://x").is_err());
     }
@@ -207,7 +215,9 @@ mod tests {
     async fn audit_log_is_append_only() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/t.sqlite3", dir.path().display());
-        let store = SqliteStore::open(&SqliteConfig { url, readers: 2 }).await.unwrap();
+        let store = SqliteStore::open(&SqliteConfig { url, readers: 2 })
+            .await
+            .unwrap();
         store.migrate().await.unwrap();
         store
             .execute_raw(
@@ -216,7 +226,12 @@ mod tests {
             )
             .await
             .unwrap();
-        assert!(store.execute_raw("UPDATE audit_log SET action = 'b'").await.is_err());
+        assert!(
+            store
+                .execute_raw("UPDATE audit_log SET action = 'b'")
+                .await
+                .is_err()
+        );
         assert!(store.execute_raw("DELETE FROM audit_log").await.is_err());
     }
 }

@@ -81,7 +81,8 @@ pub trait Tx: Send {
     async fn get_department(&mut self, id: i64) -> Result<Option<Department>>;
     async fn get_department_by_code(&mut self, code: &str) -> Result<Option<Department>>;
     async fn list_departments(&mut self) -> Result<Vec<Department>>;
-    async fn update_department(&mut self, id: i64, update: &DepartmentUpdate) -> Result<Department>;
+    async fn update_department(&mut self, id: i64, update: &DepartmentUpdate)
+    -> Result<Department>;
 
     // --- users ---
     async fn insert_user(&mut self, new: &UserNew) -> Result<User>;

@@ -1,0 +1,139 @@
+//! The one place that turns outcomes into HTTP status codes. Every error body has the same shape:
+//! `{"code": "...", "message": "...", "field"?: "...", "current"?: {...}}`, where `code` is stable.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cityloop_app::AppError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable, machine-readable code, e.g. `not_found`, `validation_failed`, `version_conflict`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// The request field that was rejected, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The present state of the object, on a version conflict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub current: Option<serde_json::Value>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            body: ErrorBody {
+                code: code.to_owned(),
+                message: message.into(),
+                field: None,
+                current: None,
+            },
+        }
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.body.field = Some(field.into());
+        self
+    }
+
+    /// The code and status for a response that some layer produced without a JSON body.
+    pub fn for_status(status: StatusCode) -> Self {
+        let (code, message) = match status {
+            StatusCode::NOT_FOUND => ("not_found", "no such resource"),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ("method_not_allowed", "method not allowed on this resource")
+            }
+            StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long"),
+            StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("unsupported_media_type", "unsupported content type")
+            }
+            StatusCode::FORBIDDEN => ("csrf_rejected", "cross-site request refused"),
+            StatusCode::UNAUTHORIZED => ("unauthenticated", "authentication required"),
+            StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "service unavailable"),
+            StatusCode::INTERNAL_SERVER_ERROR => ("internal", "internal error"),
+            s if s.is_client_error() => ("bad_request", "bad request"),
+            _ => ("internal", "internal error"),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Unauthenticated => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
+            }
+            AppError::InvalidCredentials => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                e.to_string(),
+            ),
+            AppError::PasswordChangeRequired => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "password_change_required",
+                e.to_string(),
+            ),
+            AppError::Forbidden(reason) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", reason)
+            }
+            AppError::NotFound(what) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{what} not found"),
+            ),
+            AppError::Invalid(f) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                f.to_string(),
+            )
+            .field(f.field),
+            AppError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            AppError::VersionConflict { current } => {
+                let mut err = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "version_conflict",
+                    "the record was changed by someone else; reload and retry",
+                );
+                err.body.current = current;
+                err
+            }
+            AppError::Unavailable(m) => {
+                tracing::error!(error = %m, "storage unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "storage unavailable",
+                )
+            }
+            AppError::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}

@@ -1,0 +1,68 @@
+//! The cityloop server as a library: configuration, engine selection and start-up, shared by the
+//! `cityloop` binary and the integration tests (which start the real server on port 0).
+
+pub mod backend;
+pub mod config;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use cityloop_app::{App, Clock};
+
+use crate::backend::Backend;
+use crate::config::{Config, redact_url};
+
+/// Opens the database named by the configuration (migrating when allowed) and builds the use cases.
+pub async fn open_app(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<App>> {
+    let backend = Backend::open_ready(&cfg.database)
+        .await
+        .with_context(|| format!("database {}", redact_url(&cfg.database.url)))?;
+    let app = App::new(backend.store(), clock, cfg.app_config())?;
+    Ok(Arc::new(app))
+}
+
+/// A server accepting connections.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, and closes the database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await.context("server task")?.context("server")?;
+        self.app.store().close().await;
+        Ok(())
+    }
+}
+
+/// Binds `server.listen` (port 0 picks a free port) and serves `app` in the background.
+pub async fn start(cfg: &Config, app: Arc<App>) -> anyhow::Result<Running> {
+    let addr: SocketAddr = cfg.server.listen.parse().context("server.listen")?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let addr = listener.local_addr()?;
+    let router = cityloop_http::router(app.clone(), cfg.http_config());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = rx.await;
+        })
+        .await
+    });
+    Ok(Running {
+        addr,
+        app,
+        shutdown: tx,
+        task,
+    })
+}

@@ -1,0 +1,80 @@
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed step aborts the test"
+)]
+
+//! The two engines must keep the same schema: the same migrations by name, and (when PostgreSQL is
+//! available) the same tables and columns after migrating.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cityloop_store_tests::TestDb;
+use sqlx::Connection;
+
+fn migration_names(dir: &str) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect()
+}
+
+#[test]
+fn migrations_have_identical_names() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let sqlite = migration_names(&format!("{root}/cityloop-store-sqlite/migrations"));
+    let postgres = migration_names(&format!("{root}/cityloop-store-postgres/migrations"));
+    assert!(!sqlite.is_empty());
+    assert_eq!(
+        sqlite, postgres,
+        "every schema change is a migration for both engines"
+    );
+}
+
+type Schema = BTreeMap<String, BTreeSet<String>>;
+
+async fn sqlite_schema(url: &str) -> Schema {
+    let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    collect(rows)
+}
+
+async fn postgres_schema(url: &str) -> Schema {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    collect(rows)
+}
+
+fn collect(rows: Vec<(String, String)>) -> Schema {
+    let mut out = Schema::new();
+    for (t, c) in rows {
+        out.entry(t).or_default().insert(c);
+    }
+    out
+}
+
+#[tokio::test]
+async fn engines_have_the_same_tables_and_columns() {
+    let Some(pg) = TestDb::postgres().await else {
+        return;
+    };
+    let lite = TestDb::sqlite();
+    lite.store().await.close().await;
+    pg.store().await.close().await;
+    let a = sqlite_schema(lite.url()).await;
+    let b = postgres_schema(pg.url()).await;
+    pg.cleanup().await;
+    assert!(a.contains_key("users") && a.contains_key("audit_log"));
+    assert_eq!(a, b, "SQLite and PostgreSQL schemas diverge");
+}
