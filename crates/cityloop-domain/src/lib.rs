@@ -4,10 +4,12 @@
 //! the instant as a parameter, so rules are deterministic and testable.
 
 pub mod area;
+pub mod calendar;
 pub mod error;
 pub mod password;
 pub mod policy;
 pub mod role;
+pub mod taxonomy;
 
 pub use area::{AreaCode, AreaLevel};
 pub use error::{DomainError, FieldError};
