@@ -278,6 +278,18 @@ impl App {
             tx.commit().await?;
             seeded.push(STEP_ORG);
         }
+        let rules_done = {
+            let mut tx = self.store.read().await?;
+            tx.get_meta(STEP_RULES).await?.is_some()
+        };
+        if !rules_done {
+            self.seed_demo_rules().await?;
+            let mut tx = self.store.write().await?;
+            tx.set_meta(STEP_RULES, &json!({ "version": 1 }).to_string(), self.now())
+                .await?;
+            tx.commit().await?;
+            seeded.push(STEP_RULES);
+        }
         let accounts = USERS
             .iter()
             .map(|(u, n, roles, d, _)| DemoAccount {
@@ -378,6 +390,184 @@ impl App {
             )
             .await?;
         }
+        Ok(())
+    }
+}
+
+/// Default responsible departments of the demo district: (class selector, department).
+const DEMO_MATRIX: &[(&str, &str)] = &[
+    ("E01", "HW"),
+    ("E0101", "ZFJ"),
+    ("E0110", "SZ-ROAD"),
+    ("E0111", "SZ"),
+    ("E0116", "ZFJ"),
+    ("E02", "ZFJ"),
+    ("E03", "ZJ"),
+    ("E04", "SZ"),
+    ("E0402", "SW"),
+    ("E0403", "RQ"),
+    ("E0408", "TX"),
+    ("E05", "ZFJ"),
+    ("E0505", "JJ"),
+    ("C01", "SZ"),
+    ("C0101", "SW"),
+    ("C0132", "SW"),
+    ("C0105", "GD"),
+    ("C0116", "GD"),
+    ("C0133", "GD"),
+    ("C0134", "GD"),
+    ("C0111", "RQ"),
+    ("C0135", "RQ"),
+    ("C0107", "TX"),
+    ("C0108", "TX"),
+    ("C0109", "TX"),
+    ("C0115", "TX"),
+    ("C02", "JT"),
+    ("C0210", "JJ"),
+    ("C0214", "JJ"),
+    ("C03", "HW"),
+    ("C0306", "ZFJ"),
+    ("C0307", "ZFJ"),
+    ("C04", "YL"),
+    ("C05", "ZJ"),
+    ("C06", "ZJ"),
+];
+
+/// A generic limit per major class for classes without a sample row: emergencies and missing
+/// manhole covers run in hours, appearance problems in working hours, repairs in working days.
+fn demo_limit(class: &cityloop_domain::taxonomy::ClassRef) -> &'static str {
+    use cityloop_domain::taxonomy::ClassKind::*;
+    match (class.kind, class.major()) {
+        (Event, "04") => "4自然小时",
+        (Event, "05") => "2个工作小时",
+        (Event, "01" | "02") => "1个工作日",
+        (Event, _) => "3个工作日",
+        (Component, "01") if class.code() <= "0114" => "4个工作小时",
+        (Component, "01" | "02") => "3个工作日",
+        (Component, _) => "5个工作日",
+    }
+}
+
+const STEP_RULES: &str = "demo.rules";
+
+impl App {
+    /// Publishes a demo rule set (effective a year back) built from the sample rows of a real city
+    /// for the classes they cover and generic limits elsewhere, with a responsibility matrix for the
+    /// demo district. Demo data: every city imports its own table.
+    pub(crate) async fn seed_demo_rules(&self) -> AppResult<()> {
+        use cityloop_domain::responsibility::{ClassSelector, MatrixEntry, TimeWindow};
+        use cityloop_domain::rules::{FilingCondition, RuleSetContent, SAMPLE_RULES_CSV};
+        use cityloop_domain::taxonomy::{ClassKind, ClassRef};
+
+        let actor = Actor::System("demo".into());
+        let ctx = Ctx::default();
+        let classes = self.list_classes(&actor, &ctx).await?;
+        let mut conditions = Vec::new();
+        // City A's event rows use the national 4-digit numbering; city B's 2-digit local codes are skipped.
+        let mut reader = csv::Reader::from_reader(SAMPLE_RULES_CSV.as_bytes());
+        for rec in reader.records().flatten() {
+            let field = |i: usize| rec.get(i).unwrap_or_default().to_owned();
+            let Ok(class) = ClassRef::new(ClassKind::Event, &field(0)) else {
+                continue;
+            };
+            let unit = match field(4).as_str() {
+                "working_hours" => "个工作小时",
+                "working_days" => "个工作日",
+                "calendar_hours" => "个自然小时",
+                _ => "个自然日",
+            };
+            let Ok(limit) = format!("{}{unit}", field(3)).parse() else {
+                continue;
+            };
+            conditions.push(FilingCondition {
+                class,
+                condition: field(2),
+                limit,
+                closing: field(5),
+                department: None,
+                area_class: None,
+                note: format!("示例数据 ({})", field(6)),
+            });
+        }
+        for c in classes.iter().filter(|c| c.class.enabled) {
+            if conditions
+                .iter()
+                .any(|fc: &FilingCondition| fc.class == c.class.class)
+            {
+                continue;
+            }
+            let Ok(limit) = demo_limit(&c.class.class).parse() else {
+                continue;
+            };
+            conditions.push(FilingCondition {
+                class: c.class.class,
+                condition: format!("发现{}问题", c.class.name),
+                limit,
+                closing: "问题已处置，现场核查通过".into(),
+                department: None,
+                area_class: None,
+                note: "示例数据".into(),
+            });
+        }
+        conditions.sort_by_key(|c| c.class);
+        let mut matrix = Vec::new();
+        for (sel, dept) in DEMO_MATRIX {
+            let Ok(class) = sel.parse::<ClassSelector>() else {
+                continue;
+            };
+            matrix.push(MatrixEntry::new(class, *dept));
+        }
+        // Anything else goes to the street office of the street it is in.
+        for (scode, _, _) in STREETS {
+            let street = cityloop_domain::AreaCode::parse(&format!("{}{scode}", DISTRICT.0))?;
+            let mut fallback = MatrixEntry::new(ClassSelector::Any, format!("JD-{scode}"));
+            fallback.areas = vec![street.clone()];
+            matrix.push(fallback);
+            // Bicycles are the street's job, with the traffic police assisting.
+            if let Ok(class) = "E0506".parse::<ClassSelector>() {
+                let mut bikes = MatrixEntry::new(class, format!("JD-{scode}"));
+                bikes.areas = vec![street];
+                bikes.assisting = vec!["JJ".into()];
+                matrix.push(bikes);
+            }
+        }
+        if let (Ok(class), Some(start), Some(end)) = (
+            "E0102".parse::<ClassSelector>(),
+            chrono::NaiveTime::from_hms_opt(22, 0, 0),
+            chrono::NaiveTime::from_hms_opt(6, 0, 0),
+        ) && let Ok(window) = TimeWindow::new(start, end)
+        {
+            let mut night = MatrixEntry::new(class, "HW-CLEAN");
+            night.window = Some(window);
+            night.note = "夜间保洁".into();
+            matrix.push(night);
+        }
+        let content = RuleSetContent {
+            conditions,
+            matrix,
+            ..RuleSetContent::default()
+        };
+        let draft = self
+            .create_draft(&actor, "临江区立案结案标准（演示）", None, &ctx)
+            .await?;
+        let set = self
+            .edit_draft(
+                &actor,
+                draft.record.id,
+                draft.record.version,
+                &ctx,
+                "rule_set.demo",
+                |c| {
+                    *c = content;
+                    Ok(())
+                },
+            )
+            .await?;
+        let year_ago = (self.now() - chrono::Duration::days(366))
+            .with_timezone(&cityloop_domain::calendar::CHINA_OFFSET)
+            .date_naive();
+        self.publish_rule_set(&actor, set.record.id, year_ago, set.record.version, &ctx)
+            .await?;
         Ok(())
     }
 }

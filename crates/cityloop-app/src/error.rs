@@ -20,6 +20,9 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("{0}")]
     Invalid(FieldError),
+    /// A table (rules file, calendar) with bad rows: every offending row is listed.
+    #[error("{} bad row(s)", .0.len())]
+    Rows(Vec<cityloop_domain::rules::RowError>),
     #[error("conflict: {0}")]
     Conflict(String),
     /// The object changed since the client read it; `current` is its present state.

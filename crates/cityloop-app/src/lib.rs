@@ -8,10 +8,12 @@ pub mod clock;
 pub mod demo;
 mod error;
 mod org;
+pub mod rules_io;
 mod secret;
+pub mod standards;
 mod users;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use cityloop_domain::password::PasswordPolicy;
@@ -135,16 +137,21 @@ pub struct App {
     cfg: AppConfig,
     /// Verified against when the user name is unknown, so both failures cost the same time.
     dummy_hash: String,
+    /// The working calendar, loaded from the database by [`App::prepare`] and after every edit.
+    calendar: RwLock<Arc<cityloop_domain::calendar::WorkCalendar>>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, cfg: AppConfig) -> AppResult<Self> {
         let dummy_hash = secret::hash_password(&cfg.argon2, "cityloop-timing-equaliser")?;
+        let calendar = cityloop_domain::calendar::WorkCalendar::new(Default::default(), [])
+            .map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(App {
             store,
             clock,
             cfg,
             dummy_hash,
+            calendar: RwLock::new(Arc::new(calendar)),
         })
     }
 
@@ -245,6 +252,43 @@ impl App {
         })
         .await?;
         Ok(())
+    }
+}
+
+impl App {
+    /// Maps a lost optimistic-concurrency race to a 409 that carries the record as it is now, so the
+    /// client can show what changed and retry.
+    pub(crate) async fn or_current<T>(
+        &self,
+        r: cityloop_store::Result<T>,
+        kind: &str,
+        key: &str,
+    ) -> AppResult<T> {
+        match r {
+            Err(cityloop_store::StoreError::VersionConflict) => Err(AppError::VersionConflict {
+                current: self.current_json(kind, key).await,
+            }),
+            other => Ok(other?),
+        }
+    }
+
+    async fn current_json(&self, kind: &str, key: &str) -> Option<serde_json::Value> {
+        let mut tx = self.store.read().await.ok()?;
+        let id = key.parse::<i64>();
+        match kind {
+            "user" => tx.get_user(id.ok()?).await.ok()?.map(|v| json!(v)),
+            "department" => tx.get_department(id.ok()?).await.ok()?.map(|v| json!(v)),
+            "area" => tx.get_area(key).await.ok()?.map(|v| json!(v)),
+            "rule_set" => tx.get_rule_set(id.ok()?).await.ok()?.map(|v| json!(v)),
+            "class" => tx
+                .list_classes()
+                .await
+                .ok()?
+                .into_iter()
+                .find(|c| c.class.class.to_string() == key)
+                .map(|v| json!(v)),
+            _ => None,
+        }
     }
 }
 

@@ -176,16 +176,14 @@ impl App {
                 current: Some(json!(before)),
             });
         }
-        let after = tx
-            .update_area(
-                code,
-                &AreaUpdate {
-                    name,
-                    name_en,
-                    expected_version: version,
-                    now: self.now(),
-                },
-            )
+        let update = AreaUpdate {
+            name,
+            name_en,
+            expected_version: version,
+            now: self.now(),
+        };
+        let after = self
+            .or_current(tx.update_area(code, &update).await, "area", code)
             .await?;
         self.audit(
             tx.as_mut(),
@@ -352,7 +350,13 @@ impl App {
             expected_version: patch.version,
             now: self.now(),
         };
-        let after = tx.update_department(id, &update).await?;
+        let after = self
+            .or_current(
+                tx.update_department(id, &update).await,
+                "department",
+                &id.to_string(),
+            )
+            .await?;
         self.audit(
             tx.as_mut(),
             actor,

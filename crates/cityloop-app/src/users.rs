@@ -225,7 +225,9 @@ impl App {
             expected_version: patch.version,
             now: self.now(),
         };
-        let after = tx.update_user(id, &update).await?;
+        let after = self
+            .or_current(tx.update_user(id, &update).await, "user", &id.to_string())
+            .await?;
         if current.active && !after.active {
             tx.revoke_user_sessions(id, self.now()).await?;
         }
@@ -264,7 +266,13 @@ impl App {
                 current: Some(json!(current)),
             });
         }
-        let after = tx.set_user_roles(id, &roles, version, self.now()).await?;
+        let after = self
+            .or_current(
+                tx.set_user_roles(id, &roles, version, self.now()).await,
+                "user",
+                &id.to_string(),
+            )
+            .await?;
         // A changed role set takes effect at once: sessions with the old roles end.
         tx.revoke_user_sessions(id, self.now()).await?;
         self.audit(

@@ -8,7 +8,9 @@ pub mod calendar;
 pub mod error;
 pub mod password;
 pub mod policy;
+pub mod responsibility;
 pub mod role;
+pub mod rules;
 pub mod taxonomy;
 
 pub use area::{AreaCode, AreaLevel};

@@ -23,6 +23,15 @@ pub enum Action {
     UserResetPassword,
     UserUnlock,
     AuditRead,
+    /// The component and event classes.
+    TaxonomyRead,
+    TaxonomyWrite,
+    /// Filing rules, process limits and the responsibility matrix.
+    RulesRead,
+    RulesWrite,
+    /// The working calendar.
+    CalendarRead,
+    CalendarWrite,
 }
 
 impl Action {
@@ -39,6 +48,12 @@ impl Action {
             Action::UserResetPassword => "user.reset_password",
             Action::UserUnlock => "user.unlock",
             Action::AuditRead => "audit.read",
+            Action::TaxonomyRead => "taxonomy.read",
+            Action::TaxonomyWrite => "taxonomy.write",
+            Action::RulesRead => "rules.read",
+            Action::RulesWrite => "rules.write",
+            Action::CalendarRead => "calendar.read",
+            Action::CalendarWrite => "calendar.write",
         }
     }
 }
@@ -115,6 +130,35 @@ pub const GRANTS: &[Grant] = &[
     g(A::UserResetPassword, R::SecAdmin, S::All),
     g(A::UserUnlock, R::SecAdmin, S::All),
     g(A::AuditRead, R::AuditAdmin, S::All),
+    // Standards: everyone who reports, files, dispatches, disposes or supervises reads them (and the
+    // auditor, since evaluations are argued over them); only the system administrator changes them.
+    g(A::TaxonomyRead, R::Inspector, S::All),
+    g(A::TaxonomyRead, R::Acceptor, S::All),
+    g(A::TaxonomyRead, R::ShiftLeader, S::All),
+    g(A::TaxonomyRead, R::Dispatcher, S::All),
+    g(A::TaxonomyRead, R::Handler, S::All),
+    g(A::TaxonomyRead, R::Leader, S::All),
+    g(A::TaxonomyRead, R::SysAdmin, S::All),
+    g(A::TaxonomyRead, R::AuditAdmin, S::All),
+    g(A::TaxonomyWrite, R::SysAdmin, S::All),
+    g(A::RulesRead, R::Inspector, S::All),
+    g(A::RulesRead, R::Acceptor, S::All),
+    g(A::RulesRead, R::ShiftLeader, S::All),
+    g(A::RulesRead, R::Dispatcher, S::All),
+    g(A::RulesRead, R::Handler, S::All),
+    g(A::RulesRead, R::Leader, S::All),
+    g(A::RulesRead, R::SysAdmin, S::All),
+    g(A::RulesRead, R::AuditAdmin, S::All),
+    g(A::RulesWrite, R::SysAdmin, S::All),
+    g(A::CalendarRead, R::Inspector, S::All),
+    g(A::CalendarRead, R::Acceptor, S::All),
+    g(A::CalendarRead, R::ShiftLeader, S::All),
+    g(A::CalendarRead, R::Dispatcher, S::All),
+    g(A::CalendarRead, R::Handler, S::All),
+    g(A::CalendarRead, R::Leader, S::All),
+    g(A::CalendarRead, R::SysAdmin, S::All),
+    g(A::CalendarRead, R::AuditAdmin, S::All),
+    g(A::CalendarWrite, R::SysAdmin, S::All),
 ];
 
 /// Who is acting, with the data scope that comes from their department and areas.
@@ -369,6 +413,12 @@ mod tests {
             Action::UserResetPassword,
             Action::UserUnlock,
             Action::AuditRead,
+            Action::TaxonomyRead,
+            Action::TaxonomyWrite,
+            Action::RulesRead,
+            Action::RulesWrite,
+            Action::CalendarRead,
+            Action::CalendarWrite,
         ] {
             assert!(GRANTS.iter().any(|g| g.action == a), "{a:?}");
         }

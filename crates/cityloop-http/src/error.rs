@@ -21,12 +21,24 @@ pub struct ErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub current: Option<serde_json::Value>,
+    /// Every offending row of a rejected table (code `invalid_rows`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<RowErrorBody>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RowErrorBody {
+    /// File, sheet and line.
+    pub source: String,
+    pub column: String,
+    pub message: String,
 }
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: ErrorBody,
+    /// Boxed: errors travel through every handler's `Result`, so keep that small.
+    pub body: Box<ErrorBody>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -35,12 +47,13 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         ApiError {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 code: code.to_owned(),
                 message: message.into(),
                 field: None,
                 current: None,
-            },
+                errors: None,
+            }),
         }
     }
 
@@ -102,6 +115,23 @@ impl From<AppError> for ApiError {
                 f.to_string(),
             )
             .field(f.field),
+            AppError::Rows(rows) => {
+                let mut err = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_rows",
+                    format!("{} row(s) rejected; nothing was stored", rows.len()),
+                );
+                err.body.errors = Some(
+                    rows.into_iter()
+                        .map(|r| RowErrorBody {
+                            source: r.source,
+                            column: r.column.to_owned(),
+                            message: r.message,
+                        })
+                        .collect(),
+                );
+                err
+            }
             AppError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             AppError::VersionConflict { current } => {
                 let mut err = ApiError::new(

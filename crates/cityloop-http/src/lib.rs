@@ -78,6 +78,7 @@ pub struct AppState {
         (name = "organisation", description = "Administrative areas and departments"),
         (name = "users", description = "Accounts, roles and data scope"),
         (name = "audit", description = "The append-only audit log"),
+        (name = "standards", description = "Taxonomy, filing rules (versioned), responsibility matrix, working calendar"),
     )
 )]
 struct ApiDoc;
@@ -120,7 +121,8 @@ fn api_router() -> OpenApiRouter<AppState> {
             .merge(routes::auth::router())
             .merge(routes::org::router())
             .merge(routes::users::router())
-            .merge(routes::audit::router()),
+            .merge(routes::audit::router())
+            .merge(routes::standards::router()),
     )
 }
 

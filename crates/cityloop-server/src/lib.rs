@@ -19,6 +19,7 @@ pub async fn open_app(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc
         .await
         .with_context(|| format!("database {}", redact_url(&cfg.database.url)))?;
     let app = App::new(backend.store(), clock, cfg.app_config())?;
+    app.prepare().await.context("loading built-in data")?;
     Ok(Arc::new(app))
 }
 

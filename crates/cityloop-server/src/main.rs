@@ -62,6 +62,12 @@ enum Command {
         #[command(flatten)]
         db: DbFlags,
     },
+    /// Filing and closing rules (立结案标准): import, export, check and publish versions.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// The working calendar: holidays and adjusted working days.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
     /// Print the default configuration file.
     DefaultConfig,
     /// Check the configuration (and that the database is reachable) and exit.
@@ -102,6 +108,88 @@ enum UserCommand {
     },
     /// List users.
     List {
+        #[command(flatten)]
+        db: DbFlags,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// List rule set versions.
+    List {
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// Import a rules table (.csv or .xlsx, local layout) into a draft; prints every bad row.
+    Import {
+        file: PathBuf,
+        /// component or event, for rows and sheets that do not say.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Import into this draft (default: a new draft copied from the rule set in force).
+        #[arg(long)]
+        draft: Option<i64>,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// Export a rule set (default: the one in force) to FILE (.xlsx or .csv).
+    Export {
+        file: PathBuf,
+        #[arg(long)]
+        id: Option<i64>,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// Check a rules file (nothing is stored), or with --id a draft, and print the findings.
+    Validate {
+        file: Option<PathBuf>,
+        #[arg(long)]
+        id: Option<i64>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// Publish a draft from a date (YYYY-MM-DD, today or later).
+    Publish {
+        id: i64,
+        #[arg(long)]
+        effective_from: chrono::NaiveDate,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Show the loaded years and the special days of a year.
+    List {
+        #[arg(long)]
+        year: Option<i32>,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// Import a holiday CSV (date,kind,festival), e.g. next year's State Council schedule.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// Mark a date as a holiday or an adjusted working day (workday).
+    Set {
+        date: chrono::NaiveDate,
+        /// holiday or workday
+        kind: String,
+        #[arg(long, default_value = "")]
+        festival: String,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// Make a date an ordinary day again.
+    Unset {
+        date: chrono::NaiveDate,
         #[command(flatten)]
         db: DbFlags,
     },
@@ -201,6 +289,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::User(cmd) => user_command(&cli.config, cmd).await,
+        Command::Rules(cmd) => rules_command(&cli.config, cmd).await,
+        Command::Calendar(cmd) => calendar_command(&cli.config, cmd).await,
     }
 }
 
@@ -422,4 +512,251 @@ fn cli_error(e: cityloop_app::AppError) -> anyhow::Error {
         cityloop_app::AppError::Invalid(f) => anyhow::anyhow!("{}: {}", f.field, f.message),
         other => anyhow::anyhow!("{other}"),
     }
+}
+
+fn system_actor() -> Actor {
+    let operator = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    Actor::System(format!("cli:{operator}"))
+}
+
+fn parse_kind(kind: Option<&str>) -> anyhow::Result<Option<cityloop_domain::taxonomy::ClassKind>> {
+    kind.map(|k| {
+        k.parse()
+            .map_err(|e: cityloop_domain::FieldError| anyhow::anyhow!("--kind: {}", e.message))
+    })
+    .transpose()
+}
+
+/// Prints every rejected row on its own line, then fails.
+fn rows_error(e: cityloop_app::AppError) -> anyhow::Error {
+    match e {
+        cityloop_app::AppError::Rows(rows) => {
+            for r in &rows {
+                eprintln!("{r}");
+            }
+            anyhow::anyhow!("{} row(s) rejected; nothing was stored", rows.len())
+        }
+        other => cli_error(other),
+    }
+}
+
+async fn rules_command(config: &Option<PathBuf>, cmd: RulesCommand) -> anyhow::Result<()> {
+    let db = match &cmd {
+        RulesCommand::List { db }
+        | RulesCommand::Import { db, .. }
+        | RulesCommand::Export { db, .. }
+        | RulesCommand::Validate { db, .. }
+        | RulesCommand::Publish { db, .. } => db.clone(),
+    };
+    let cfg = load(config, db_overrides(&db))?;
+    let app = open_app(&cfg).await?;
+    let actor = system_actor();
+    let ctx = Ctx::default();
+    let result = async {
+        match cmd {
+            RulesCommand::List { .. } => {
+                for r in app.list_rule_sets(&actor, &ctx).await.map_err(cli_error)? {
+                    println!(
+                        "id {:<4} v{:<3} {:<9} {:<10} {}",
+                        r.id,
+                        r.number,
+                        r.status,
+                        r.effective_from.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                        r.name
+                    );
+                }
+                Ok(())
+            }
+            RulesCommand::Import { file, kind, draft, name, .. } => {
+                let bytes = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
+                let set = app
+                    .import_rules(
+                        &actor,
+                        cityloop_app::standards::ImportRequest {
+                            file_name: file.display().to_string(),
+                            bytes,
+                            default_kind: parse_kind(kind.as_deref())?,
+                            draft_id: draft,
+                            name,
+                        },
+                        &ctx,
+                    )
+                    .await
+                    .map_err(rows_error)?;
+                println!(
+                    "draft id {} (v{}) now has {} filing conditions; check it with `cityloop rules validate --id {}`",
+                    set.record.id,
+                    set.record.number,
+                    set.content.conditions.len(),
+                    set.record.id
+                );
+                Ok(())
+            }
+            RulesCommand::Export { file, id, .. } => {
+                let id = match id {
+                    Some(id) => id,
+                    None => {
+                        app.rule_set_in_force(app.now())
+                            .await?
+                            .ok_or_else(|| anyhow::anyhow!("no rule set is in force; give --id"))?
+                            .record
+                            .id
+                    }
+                };
+                let xlsx = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+                let bytes = app.export_rule_set(&actor, id, xlsx, &ctx).await.map_err(cli_error)?;
+                std::fs::write(&file, bytes).with_context(|| format!("{}", file.display()))?;
+                println!("rule set {id} written to {}", file.display());
+                Ok(())
+            }
+            RulesCommand::Validate { file, id, kind, .. } => match (file, id) {
+                (Some(file), None) => {
+                    let bytes = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
+                    let conditions = app
+                        .check_rules_file(&actor, &file.display().to_string(), &bytes, parse_kind(kind.as_deref())?, &ctx)
+                        .await
+                        .map_err(rows_error)?;
+                    println!("{}: {} filing conditions, no errors", file.display(), conditions.len());
+                    Ok(())
+                }
+                (None, Some(id)) => {
+                    let check = app.check_rule_set(&actor, id, &ctx).await.map_err(cli_error)?;
+                    for e in &check.rules.errors {
+                        println!("error: {e}");
+                    }
+                    for w in &check.rules.warnings {
+                        println!("warning: {w}");
+                    }
+                    for g in &check.matrix.gaps {
+                        println!("warning: no responsible department for {} in {}", g.class, g.area);
+                    }
+                    for c in &check.matrix.conflicts {
+                        println!("warning: matrix entries {} and {} conflict: {}", c.a, c.b, c.reason);
+                    }
+                    println!(
+                        "{} error(s); changes against the rules in force: {} added, {} removed, {} changed",
+                        check.rules.errors.len(),
+                        check.diff.added.len(),
+                        check.diff.removed.len(),
+                        check.diff.changed.len()
+                    );
+                    anyhow::ensure!(check.rules.errors.is_empty(), "rule set {id} cannot be published yet");
+                    Ok(())
+                }
+                _ => anyhow::bail!("give either a FILE or --id"),
+            },
+            RulesCommand::Publish { id, effective_from, .. } => {
+                let version = app.get_rule_set(&actor, id, &ctx).await.map_err(cli_error)?.record.version;
+                let (published, check) = app
+                    .publish_rule_set(&actor, id, effective_from, version, &ctx)
+                    .await
+                    .map_err(rows_error)?;
+                for g in &check.matrix.gaps {
+                    println!("warning: no responsible department for {} in {}", g.class, g.area);
+                }
+                println!(
+                    "rule set {} published as v{}, in force from {effective_from}",
+                    published.id, published.number
+                );
+                Ok(())
+            }
+        }
+    }
+    .await;
+    app.store().close().await;
+    result
+}
+
+async fn calendar_command(config: &Option<PathBuf>, cmd: CalendarCommand) -> anyhow::Result<()> {
+    use cityloop_domain::calendar::{DayKind, DayRule};
+    let db = match &cmd {
+        CalendarCommand::List { db, .. }
+        | CalendarCommand::Import { db, .. }
+        | CalendarCommand::Set { db, .. }
+        | CalendarCommand::Unset { db, .. } => db.clone(),
+    };
+    let cfg = load(config, db_overrides(&db))?;
+    let app = open_app(&cfg).await?;
+    let actor = system_actor();
+    let ctx = Ctx::default();
+    let result = async {
+        match cmd {
+            CalendarCommand::List { year, .. } => {
+                let o = app
+                    .calendar_overview(&actor, year, &ctx)
+                    .await
+                    .map_err(cli_error)?;
+                println!(
+                    "holiday schedule loaded for {}–{}",
+                    o.first_year
+                        .map(|y| y.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    o.last_year
+                        .map(|y| y.to_string())
+                        .unwrap_or_else(|| "-".into())
+                );
+                if let Some(w) = &o.warning {
+                    println!("warning: {w}");
+                }
+                if year.is_some() {
+                    for d in &o.days {
+                        println!("{} {:<8} {}", d.date, d.kind.as_str(), d.festival);
+                    }
+                }
+                Ok(())
+            }
+            CalendarCommand::Import { file, .. } => {
+                let bytes = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
+                let n = app
+                    .import_calendar(&actor, &file.display().to_string(), &bytes, &ctx)
+                    .await
+                    .map_err(cli_error)?;
+                println!("{n} calendar day(s) imported from {}", file.display());
+                Ok(())
+            }
+            CalendarCommand::Set {
+                date,
+                kind,
+                festival,
+                ..
+            } => {
+                let kind = match kind.as_str() {
+                    "holiday" => DayKind::Holiday,
+                    "workday" => DayKind::Workday,
+                    other => anyhow::bail!("KIND: `{other}` is neither holiday nor workday"),
+                };
+                app.set_calendar_days(
+                    &actor,
+                    vec![DayRule {
+                        date,
+                        kind,
+                        festival,
+                    }],
+                    &ctx,
+                )
+                .await
+                .map_err(cli_error)?;
+                println!("{date} set");
+                Ok(())
+            }
+            CalendarCommand::Unset { date, .. } => {
+                let found = app
+                    .unset_calendar_day(&actor, date, &ctx)
+                    .await
+                    .map_err(cli_error)?;
+                println!(
+                    "{date} {}",
+                    if found {
+                        "is an ordinary day again"
+                    } else {
+                        "had no rule"
+                    }
+                );
+                Ok(())
+            }
+        }
+    }
+    .await;
+    app.store().close().await;
+    result
 }

@@ -556,6 +556,219 @@ macro_rules! impl_tx {
                 Ok(())
             }
 
+            async fn insert_class_if_absent(
+                &mut self,
+                c: &cityloop_domain::taxonomy::TaxonomyClass,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<bool> {
+                sqlx::query(
+                    "INSERT INTO classes (kind, code, major_code, major_name, name, major_name_en, name_en, \
+                     confidence, notes, builtin, enabled, updated_at, version) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1) ON CONFLICT (kind, code) DO NOTHING",
+                )
+                .bind(c.class.kind.as_str())
+                .bind(c.class.code())
+                .bind(c.class.major())
+                .bind(&c.major_name)
+                .bind(&c.name)
+                .bind(&c.major_name_en)
+                .bind(&c.name_en)
+                .bind(&c.confidence)
+                .bind(&c.notes)
+                .bind(c.builtin)
+                .bind(c.enabled)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await
+                .map(|r| r.rows_affected() == 1)
+                .map_err(map_err)
+            }
+
+            async fn list_classes(&mut self) -> cityloop_store::Result<Vec<cityloop_store::StoredClass>> {
+                sqlx::query_as::<_, ClassRow>("SELECT * FROM classes ORDER BY kind, code")
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?
+                    .into_iter()
+                    .map(TryInto::try_into)
+                    .collect()
+            }
+
+            async fn update_class(
+                &mut self,
+                c: &cityloop_domain::taxonomy::TaxonomyClass,
+                expected_version: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<cityloop_store::StoredClass> {
+                let row = sqlx::query_as::<_, ClassRow>(
+                    "UPDATE classes SET major_name = $1, name = $2, major_name_en = $3, name_en = $4, notes = $5, \
+                     enabled = $6, updated_at = $7, version = version + 1 \
+                     WHERE kind = $8 AND code = $9 AND version = $10 RETURNING *",
+                )
+                .bind(&c.major_name)
+                .bind(&c.name)
+                .bind(&c.major_name_en)
+                .bind(&c.name_en)
+                .bind(&c.notes)
+                .bind(c.enabled)
+                .bind(now)
+                .bind(c.class.kind.as_str())
+                .bind(c.class.code())
+                .bind(expected_version)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                check_version(row)?.try_into()
+            }
+
+            async fn next_rule_set_number(&mut self) -> cityloop_store::Result<i64> {
+                sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(number), 0) + 1 FROM rule_sets")
+                    .fetch_one(&mut *self.tx)
+                    .await
+                    .map_err(map_err)
+            }
+
+            async fn insert_rule_set(
+                &mut self,
+                n: &cityloop_store::RuleSetNew,
+            ) -> cityloop_store::Result<cityloop_store::RuleSetRecord> {
+                sqlx::query_as::<_, RuleSetRow>(
+                    "INSERT INTO rule_sets (number, name, status, content, based_on, created_at, created_by, updated_at, version) \
+                     VALUES ($1, $2, 'draft', $3, $4, $5, $6, $5, 1) RETURNING *",
+                )
+                .bind(n.number)
+                .bind(&n.name)
+                .bind(sqlx::types::Json(&n.content))
+                .bind(n.based_on)
+                .bind(n.now)
+                .bind(&n.created_by)
+                .fetch_one(&mut *self.tx)
+                .await
+                .map(Into::into)
+                .map_err(map_err)
+            }
+
+            async fn get_rule_set(
+                &mut self,
+                id: i64,
+            ) -> cityloop_store::Result<Option<cityloop_store::RuleSetRecord>> {
+                sqlx::query_as::<_, RuleSetRow>("SELECT * FROM rule_sets WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map(|r| r.map(Into::into))
+                    .map_err(map_err)
+            }
+
+            async fn list_rule_sets(&mut self) -> cityloop_store::Result<Vec<cityloop_store::RuleSetRecord>> {
+                sqlx::query_as::<_, RuleSetRow>("SELECT * FROM rule_sets ORDER BY number")
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map(|v| v.into_iter().map(Into::into).collect())
+                    .map_err(map_err)
+            }
+
+            async fn update_rule_set_draft(
+                &mut self,
+                id: i64,
+                name: &str,
+                content: &serde_json::Value,
+                expected_version: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<cityloop_store::RuleSetRecord> {
+                let row = sqlx::query_as::<_, RuleSetRow>(
+                    "UPDATE rule_sets SET name = $1, content = $2, updated_at = $3, version = version + 1 \
+                     WHERE id = $4 AND version = $5 AND status = 'draft' RETURNING *",
+                )
+                .bind(name)
+                .bind(sqlx::types::Json(content))
+                .bind(now)
+                .bind(id)
+                .bind(expected_version)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                check_version(row).map(Into::into)
+            }
+
+            async fn publish_rule_set(
+                &mut self,
+                id: i64,
+                effective_from: chrono::NaiveDate,
+                by: &str,
+                expected_version: i64,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<cityloop_store::RuleSetRecord> {
+                let row = sqlx::query_as::<_, RuleSetRow>(
+                    "UPDATE rule_sets SET status = 'published', effective_from = $1, published_at = $2, \
+                     published_by = $3, updated_at = $2, version = version + 1 \
+                     WHERE id = $4 AND version = $5 AND status = 'draft' RETURNING *",
+                )
+                .bind(effective_from)
+                .bind(now)
+                .bind(by)
+                .bind(id)
+                .bind(expected_version)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                check_version(row).map(Into::into)
+            }
+
+            async fn delete_rule_set_draft(&mut self, id: i64) -> cityloop_store::Result<()> {
+                let n = sqlx::query("DELETE FROM rule_sets WHERE id = $1 AND status = 'draft'")
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(cityloop_store::StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn list_calendar_days(
+                &mut self,
+            ) -> cityloop_store::Result<Vec<cityloop_domain::calendar::DayRule>> {
+                sqlx::query_as::<_, DayRow>("SELECT date, kind, festival FROM calendar_days ORDER BY date")
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?
+                    .into_iter()
+                    .map(TryInto::try_into)
+                    .collect()
+            }
+
+            async fn upsert_calendar_day(
+                &mut self,
+                d: &cityloop_domain::calendar::DayRule,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO calendar_days (date, kind, festival, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (date) DO UPDATE SET kind = excluded.kind, festival = excluded.festival, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(d.date)
+                .bind(d.kind.as_str())
+                .bind(&d.festival)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn delete_calendar_day(&mut self, date: chrono::NaiveDate) -> cityloop_store::Result<bool> {
+                sqlx::query("DELETE FROM calendar_days WHERE date = $1")
+                    .bind(date)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map(|r| r.rows_affected() == 1)
+                    .map_err(map_err)
+            }
+
             async fn append_audit(
                 &mut self,
                 e: &cityloop_store::AuditNew,

@@ -1,8 +1,12 @@
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use cityloop_domain::Role;
-use cityloop_store::{ApiToken, Area, AuditEntry, Department, Session, StoreError, User};
+use cityloop_domain::calendar::{DayKind, DayRule};
+use cityloop_domain::taxonomy::{ClassKind, ClassRef, TaxonomyClass};
+use cityloop_store::{
+    ApiToken, Area, AuditEntry, Department, RuleSetRecord, Session, StoreError, StoredClass, User,
+};
 use sqlx::FromRow;
 use sqlx::types::Json;
 
@@ -206,5 +210,110 @@ impl From<AuditRow> for AuditEntry {
             request_id: r.request_id,
             detail: r.detail.0,
         }
+    }
+}
+
+#[derive(FromRow)]
+pub struct ClassRow {
+    pub kind: String,
+    pub code: String,
+    pub major_code: String,
+    pub major_name: String,
+    pub name: String,
+    pub major_name_en: String,
+    pub name_en: String,
+    pub confidence: String,
+    pub notes: String,
+    pub builtin: bool,
+    pub enabled: bool,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl TryFrom<ClassRow> for StoredClass {
+    type Error = StoreError;
+    fn try_from(r: ClassRow) -> Result<Self, StoreError> {
+        let kind: ClassKind = r
+            .kind
+            .parse()
+            .map_err(|e: cityloop_domain::FieldError| StoreError::Other(e.message))?;
+        let class = ClassRef::new(kind, &r.code)
+            .map_err(|e| StoreError::Other(format!("stored class: {}", e.message)))?;
+        debug_assert_eq!(class.major(), r.major_code);
+        Ok(StoredClass {
+            class: TaxonomyClass {
+                class,
+                major_name: r.major_name,
+                name: r.name,
+                major_name_en: r.major_name_en,
+                name_en: r.name_en,
+                confidence: r.confidence,
+                notes: r.notes,
+                builtin: r.builtin,
+                enabled: r.enabled,
+            },
+            updated_at: r.updated_at,
+            version: r.version,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub struct RuleSetRow {
+    pub id: i64,
+    pub number: i64,
+    pub name: String,
+    pub status: String,
+    pub effective_from: Option<NaiveDate>,
+    pub content: Json<serde_json::Value>,
+    pub based_on: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub updated_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub published_by: Option<String>,
+    pub version: i64,
+}
+
+impl From<RuleSetRow> for RuleSetRecord {
+    fn from(r: RuleSetRow) -> Self {
+        RuleSetRecord {
+            id: r.id,
+            number: r.number,
+            name: r.name,
+            status: r.status,
+            effective_from: r.effective_from,
+            content: r.content.0,
+            based_on: r.based_on,
+            created_at: r.created_at,
+            created_by: r.created_by,
+            updated_at: r.updated_at,
+            published_at: r.published_at,
+            published_by: r.published_by,
+            version: r.version,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct DayRow {
+    pub date: NaiveDate,
+    pub kind: String,
+    pub festival: String,
+}
+
+impl TryFrom<DayRow> for DayRule {
+    type Error = StoreError;
+    fn try_from(r: DayRow) -> Result<Self, StoreError> {
+        let kind = match r.kind.as_str() {
+            "holiday" => DayKind::Holiday,
+            "workday" => DayKind::Workday,
+            other => return Err(StoreError::Other(format!("stored calendar kind `{other}`"))),
+        };
+        Ok(DayRule {
+            date: r.date,
+            kind,
+            festival: r.festival,
+        })
     }
 }

@@ -591,3 +591,147 @@ pub async fn optimistic_concurrency_has_one_winner(store: &dyn Store) {
     let mut tx = store.read().await.unwrap();
     assert_eq!(tx.get_department(d.id).await.unwrap().unwrap().version, 2);
 }
+
+pub async fn taxonomy_rows(store: &dyn Store) {
+    use cityloop_domain::taxonomy::builtin_classes;
+    let builtin = builtin_classes();
+    let mut tx = store.write().await.unwrap();
+    for c in &builtin {
+        assert!(tx.insert_class_if_absent(c, t0()).await.unwrap());
+    }
+    assert!(
+        !tx.insert_class_if_absent(&builtin[0], t0()).await.unwrap(),
+        "second insert is a no-op"
+    );
+    tx.commit().await.unwrap();
+    let mut tx = store.write().await.unwrap();
+    let all = tx.list_classes().await.unwrap();
+    assert_eq!(all.len(), builtin.len());
+    let lamp = all
+        .iter()
+        .find(|c| c.class.class.to_string() == "C0118")
+        .unwrap();
+    assert_eq!(
+        lamp.class,
+        *builtin
+            .iter()
+            .find(|c| c.class == lamp.class.class)
+            .unwrap()
+    );
+    let mut off = lamp.class.clone();
+    off.enabled = false;
+    off.name_en = "Street light".into();
+    let updated = tx.update_class(&off, 1, t0()).await.unwrap();
+    assert_eq!((updated.version, updated.class.enabled), (2, false));
+    assert!(matches!(
+        tx.update_class(&off, 1, t0()).await,
+        Err(StoreError::VersionConflict)
+    ));
+    tx.commit().await.unwrap();
+}
+
+pub async fn rule_sets_are_versioned(store: &dyn Store) {
+    let content = json!({ "conditions": [], "matrix": [], "process": { "limits": {}, "warn_at_percent": 80 } });
+    let mut tx = store.write().await.unwrap();
+    assert_eq!(tx.next_rule_set_number().await.unwrap(), 1);
+    let a = tx
+        .insert_rule_set(&RuleSetNew {
+            number: 1,
+            name: "第1版".into(),
+            content: content.clone(),
+            based_on: None,
+            created_by: "system:test".into(),
+            now: t0(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (a.status.as_str(), a.effective_from, a.version),
+        ("draft", None, 1)
+    );
+    let edited = tx
+        .update_rule_set_draft(a.id, "第1版（修订）", &json!({ "x": 1 }), 1, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        (edited.version, edited.content.clone()),
+        (2, json!({ "x": 1 }))
+    );
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 4, 1).unwrap();
+    let published = tx
+        .publish_rule_set(a.id, day, "admin", 2, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        (published.status.as_str(), published.effective_from),
+        ("published", Some(day))
+    );
+    assert_eq!(published.published_by.as_deref(), Some("admin"));
+    tx.commit().await.unwrap();
+
+    // A published rule set never changes again.
+    let mut tx = store.write().await.unwrap();
+    assert!(matches!(
+        tx.update_rule_set_draft(a.id, "x", &content, 3, t0()).await,
+        Err(StoreError::VersionConflict)
+    ));
+    assert!(matches!(
+        tx.delete_rule_set_draft(a.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        tx.publish_rule_set(a.id, day, "x", 3, t0()).await,
+        Err(StoreError::VersionConflict)
+    ));
+    assert_eq!(tx.next_rule_set_number().await.unwrap(), 2);
+    let b = tx
+        .insert_rule_set(&RuleSetNew {
+            number: 2,
+            name: "第2版".into(),
+            content,
+            based_on: Some(a.id),
+            created_by: "x".into(),
+            now: t0(),
+        })
+        .await
+        .unwrap();
+    tx.delete_rule_set_draft(b.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let all = tx.list_rule_sets().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0], tx.get_rule_set(a.id).await.unwrap().unwrap());
+}
+
+pub async fn calendar_days(store: &dyn Store) {
+    use cityloop_domain::calendar::{BUILTIN_HOLIDAYS_CSV, DayKind, DayRule, parse_holiday_csv};
+    let days = parse_holiday_csv(BUILTIN_HOLIDAYS_CSV).unwrap();
+    let mut tx = store.write().await.unwrap();
+    for d in &days {
+        tx.upsert_calendar_day(d, t0()).await.unwrap();
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 2, 14).unwrap();
+    tx.upsert_calendar_day(
+        &DayRule {
+            date,
+            kind: DayKind::Holiday,
+            festival: "changed".into(),
+        },
+        t0(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.write().await.unwrap();
+    let stored = tx.list_calendar_days().await.unwrap();
+    assert_eq!(stored.len(), days.len());
+    let changed = stored.iter().find(|d| d.date == date).unwrap();
+    assert_eq!(
+        (changed.kind, changed.festival.as_str()),
+        (DayKind::Holiday, "changed")
+    );
+    assert!(tx.delete_calendar_day(date).await.unwrap());
+    assert!(!tx.delete_calendar_day(date).await.unwrap());
+    assert_eq!(tx.list_calendar_days().await.unwrap().len(), days.len() - 1);
+    tx.commit().await.unwrap();
+}

@@ -9,4 +9,7 @@ cityloop_store_tests::conformance!(
     sessions_and_tokens,
     audit_log_is_ordered_and_filterable,
     optimistic_concurrency_has_one_winner,
+    taxonomy_rows,
+    rule_sets_are_versioned,
+    calendar_days,
 );

@@ -78,3 +78,54 @@ async fn engines_have_the_same_tables_and_columns() {
     assert!(a.contains_key("users") && a.contains_key("audit_log"));
     assert_eq!(a, b, "SQLite and PostgreSQL schemas diverge");
 }
+
+const TAMPER: [&str; 4] = [
+    "UPDATE audit_log SET action = 'forged'",
+    "DELETE FROM audit_log",
+    "UPDATE rule_sets SET name = 'forged'",
+    "DELETE FROM rule_sets",
+];
+
+const SEED: [&str; 2] = [
+    "INSERT INTO audit_log (at, actor_name, action, object_type, result, detail) \
+     VALUES ('2026-01-01T00:00:00+00:00', 'x', 'a', 'o', 'ok', '{}')",
+    "INSERT INTO rule_sets (number, name, status, effective_from, content, created_at, created_by, updated_at) \
+     VALUES (1, 'v1', 'published', '2026-01-01', '{}', '2026-01-01T00:00:00+00:00', 'x', '2026-01-01T00:00:00+00:00')",
+];
+
+/// The audit log and published rule sets refuse changes in the database itself, not only in code.
+#[tokio::test]
+async fn sqlite_refuses_tampering() {
+    let db = TestDb::sqlite();
+    db.store().await.close().await;
+    let mut conn = sqlx::SqliteConnection::connect(db.url()).await.unwrap();
+    for sql in SEED {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    for sql in TAMPER {
+        assert!(
+            sqlx::query(sql).execute(&mut conn).await.is_err(),
+            "{sql} succeeded"
+        );
+    }
+}
+
+#[tokio::test]
+async fn postgres_refuses_tampering() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    db.store().await.close().await;
+    let mut conn = sqlx::PgConnection::connect(db.url()).await.unwrap();
+    for sql in SEED {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    for sql in TAMPER.into_iter().chain(["TRUNCATE audit_log"]) {
+        assert!(
+            sqlx::query(sql).execute(&mut conn).await.is_err(),
+            "{sql} succeeded"
+        );
+    }
+    conn.close().await.unwrap();
+    db.cleanup().await;
+}

@@ -8,7 +8,7 @@
 mod records;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 pub use records::*;
 
@@ -122,6 +122,54 @@ pub trait Tx: Send {
     async fn list_api_tokens(&mut self, user_id: i64) -> Result<Vec<ApiToken>>;
     async fn touch_api_token(&mut self, id: i64, now: DateTime<Utc>) -> Result<()>;
     async fn revoke_api_token(&mut self, id: i64, now: DateTime<Utc>) -> Result<()>;
+
+    // --- taxonomy ---
+    /// Inserts a class unless one with its key exists; true when inserted.
+    async fn insert_class_if_absent(
+        &mut self,
+        class: &cityloop_domain::taxonomy::TaxonomyClass,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    async fn list_classes(&mut self) -> Result<Vec<StoredClass>>;
+    async fn update_class(
+        &mut self,
+        class: &cityloop_domain::taxonomy::TaxonomyClass,
+        expected_version: i64,
+        now: DateTime<Utc>,
+    ) -> Result<StoredClass>;
+
+    // --- rule sets (published ones are immutable) ---
+    async fn next_rule_set_number(&mut self) -> Result<i64>;
+    async fn insert_rule_set(&mut self, new: &RuleSetNew) -> Result<RuleSetRecord>;
+    async fn get_rule_set(&mut self, id: i64) -> Result<Option<RuleSetRecord>>;
+    async fn list_rule_sets(&mut self) -> Result<Vec<RuleSetRecord>>;
+    async fn update_rule_set_draft(
+        &mut self,
+        id: i64,
+        name: &str,
+        content: &serde_json::Value,
+        expected_version: i64,
+        now: DateTime<Utc>,
+    ) -> Result<RuleSetRecord>;
+    async fn publish_rule_set(
+        &mut self,
+        id: i64,
+        effective_from: NaiveDate,
+        by: &str,
+        expected_version: i64,
+        now: DateTime<Utc>,
+    ) -> Result<RuleSetRecord>;
+    async fn delete_rule_set_draft(&mut self, id: i64) -> Result<()>;
+
+    // --- working calendar ---
+    async fn list_calendar_days(&mut self) -> Result<Vec<cityloop_domain::calendar::DayRule>>;
+    async fn upsert_calendar_day(
+        &mut self,
+        day: &cityloop_domain::calendar::DayRule,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// True when there was a rule for that date.
+    async fn delete_calendar_day(&mut self, date: NaiveDate) -> Result<bool>;
 
     // --- audit log (append-only: there is no update or delete) ---
     async fn append_audit(&mut self, entry: &AuditNew) -> Result<i64>;

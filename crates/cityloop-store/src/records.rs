@@ -1,5 +1,6 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use cityloop_domain::Role;
+use cityloop_domain::taxonomy::TaxonomyClass;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -217,4 +218,42 @@ pub struct AuditQuery {
     /// Keyset paging: entries with a smaller id (newest first).
     pub before_id: Option<i64>,
     pub limit: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredClass {
+    #[serde(flatten)]
+    pub class: TaxonomyClass,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct RuleSetNew {
+    pub number: i64,
+    pub name: String,
+    /// A serialised `RuleSetContent`.
+    pub content: serde_json::Value,
+    pub based_on: Option<i64>,
+    pub created_by: String,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleSetRecord {
+    pub id: i64,
+    /// Human-facing version number, 1, 2, 3…
+    pub number: i64,
+    pub name: String,
+    /// `draft` or `published`.
+    pub status: String,
+    pub effective_from: Option<NaiveDate>,
+    pub content: serde_json::Value,
+    pub based_on: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub updated_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub published_by: Option<String>,
+    pub version: i64,
 }

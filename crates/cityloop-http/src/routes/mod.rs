@@ -1,4 +1,5 @@
 pub mod audit;
 pub mod auth;
 pub mod org;
+pub mod standards;
 pub mod users;

@@ -161,3 +161,76 @@ fn users_from_the_shell() {
     let out = cityloop(&passwd, Some("Blue#Sky2026\n"), dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+#[test]
+fn rules_and_calendar_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--database-url", "sqlite://r.sqlite3"]);
+        cityloop(&all, None, dir.path())
+    };
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        "小类代码,小类名称,立案条件,处置时限\n0505,机动车乱停放,占道停放,soon\n0999,?,x,2小时\n",
+    )
+    .unwrap();
+    let out = run(&["rules", "import", "bad.csv", "--kind", "event"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("bad.csv line 2, column 处置时限")
+            && err.contains("bad.csv line 3, column 小类代码"),
+        "{err}"
+    );
+
+    std::fs::write(
+        dir.path().join("rules.csv"),
+        "大类代码,大类名称,小类代码,小类名称,责任单位,立案条件,处置时限,结案条件,备注\n\
+         05,街面秩序,0505,机动车乱停放,,占道停放影响通行,2小时,车辆驶离,\n\
+         01,市容环境,0102,暴露垃圾,,成堆暴露垃圾,4个工作时,清除干净,\n",
+    )
+    .unwrap();
+    let out = run(&["rules", "validate", "rules.csv", "--kind", "event"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("2 filing conditions"));
+    let out = run(&["rules", "import", "rules.csv", "--kind", "event"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("draft id 1"));
+    let out = run(&["rules", "validate", "--id", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("no filing condition"),
+        "unruled classes are warned about"
+    );
+    let out = run(&["rules", "publish", "1", "--effective-from", "2030-01-01"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["rules", "export", "out.xlsx", "--id", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        std::fs::metadata(dir.path().join("out.xlsx"))
+            .unwrap()
+            .len()
+            > 1000
+    );
+    let out = run(&["rules", "list"]);
+    assert!(text(&out.stdout).contains("published"));
+
+    std::fs::write(
+        dir.path().join("2027.csv"),
+        "date,kind,festival\n2027-01-01,holiday,New Year's Day\n",
+    )
+    .unwrap();
+    let out = run(&["calendar", "import", "2027.csv"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["calendar", "list", "--year", "2027"]);
+    assert!(
+        text(&out.stdout).contains("2018–2027") && text(&out.stdout).contains("2027-01-01 holiday")
+    );
+    let out = run(&["calendar", "set", "2026-03-04", "workday"]);
+    assert!(
+        !out.status.success(),
+        "a Wednesday is not an adjusted working day"
+    );
+    assert_eq!(text(&out.stderr).trim().lines().count(), 1);
+}

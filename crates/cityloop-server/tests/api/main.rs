@@ -12,3 +12,4 @@ mod auth;
 mod cli;
 mod errors;
 mod org;
+mod standards;
