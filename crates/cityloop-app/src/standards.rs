@@ -616,15 +616,14 @@ impl App {
         .await
     }
 
-    pub(crate) async fn edit_draft(
+    /// Authorises a change to rule set `id`, opens the write transaction and loads it, refusing a
+    /// published one.
+    async fn draft_for_write(
         &self,
         actor: &Actor,
         id: i64,
-        version: i64,
         ctx: &Ctx,
-        action: &str,
-        change: impl FnOnce(&mut RuleSetContent) -> AppResult<()>,
-    ) -> AppResult<RuleSet> {
+    ) -> AppResult<(Box<dyn Tx>, RuleSetRecord)> {
         self.authorize(
             actor,
             Action::RulesWrite,
@@ -640,9 +639,22 @@ impl App {
             .ok_or(AppError::NotFound("rule set"))?;
         if record.status != "draft" {
             return Err(AppError::Conflict(format!(
-                "rule set {id} is published and cannot change"
+                "rule set {id} is published and never changes; start a new draft"
             )));
         }
+        Ok((tx, record))
+    }
+
+    pub(crate) async fn edit_draft(
+        &self,
+        actor: &Actor,
+        id: i64,
+        version: i64,
+        ctx: &Ctx,
+        action: &str,
+        change: impl FnOnce(&mut RuleSetContent) -> AppResult<()>,
+    ) -> AppResult<RuleSet> {
+        let (mut tx, record) = self.draft_for_write(actor, id, ctx).await?;
         if record.version != version {
             return Err(AppError::VersionConflict {
                 current: Some(json!(record)),
@@ -739,26 +751,9 @@ impl App {
         version: i64,
         ctx: &Ctx,
     ) -> AppResult<(RuleSetRecord, RuleSetCheck)> {
-        self.authorize(
-            actor,
-            Action::RulesWrite,
-            &Target::Collection,
-            Obj::new("rule_set", id),
-            ctx,
-        )
-        .await?;
+        let (mut tx, record) = self.draft_for_write(actor, id, ctx).await?;
         let now = self.now();
         let today = now.with_timezone(&CHINA_OFFSET).date_naive();
-        let mut tx = self.store.write().await?;
-        let record = tx
-            .get_rule_set(id)
-            .await?
-            .ok_or(AppError::NotFound("rule set"))?;
-        if record.status != "draft" {
-            return Err(AppError::Conflict(format!(
-                "rule set {id} is already published"
-            )));
-        }
         if record.version != version {
             return Err(AppError::VersionConflict {
                 current: Some(json!(record)),
@@ -822,24 +817,7 @@ impl App {
     }
 
     pub async fn discard_draft(&self, actor: &Actor, id: i64, ctx: &Ctx) -> AppResult<()> {
-        self.authorize(
-            actor,
-            Action::RulesWrite,
-            &Target::Collection,
-            Obj::new("rule_set", id),
-            ctx,
-        )
-        .await?;
-        let mut tx = self.store.write().await?;
-        let record = tx
-            .get_rule_set(id)
-            .await?
-            .ok_or(AppError::NotFound("rule set"))?;
-        if record.status != "draft" {
-            return Err(AppError::Conflict(format!(
-                "rule set {id} is published and is kept"
-            )));
-        }
+        let (mut tx, record) = self.draft_for_write(actor, id, ctx).await?;
         tx.delete_rule_set_draft(id).await?;
         self.audit(
             tx.as_mut(),
