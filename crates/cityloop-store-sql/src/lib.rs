@@ -42,6 +42,9 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// Rows per multi-row statement: 20 columns × 500 stays under SQLite's 32 766 bound parameters.
+const BATCH: usize = 500;
+
 fn check_version<T>(row: Option<T>) -> Result<T, StoreError> {
     row.ok_or(StoreError::VersionConflict)
 }
@@ -767,6 +770,391 @@ macro_rules! impl_tx {
                     .await
                     .map(|r| r.rows_affected() == 1)
                     .map_err(map_err)
+            }
+
+            async fn upsert_grids(&mut self, grids: &[cityloop_store::GridUpsert]) -> cityloop_store::Result<u64> {
+                let mut n = 0;
+                for chunk in grids.chunks(BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO grids (code, community_code, name, area_m2, geometry, min_lon, min_lat, max_lon, \
+                         max_lat, raw, created_at, updated_at, version) ",
+                    );
+                    qb.push_values(chunk, |mut b, g| {
+                        b.push_bind(&g.code)
+                            .push_bind(&g.community_code)
+                            .push_bind(&g.name)
+                            .push_bind(g.area_m2)
+                            .push_bind(&g.geometry)
+                            .push_bind(g.bbox[0])
+                            .push_bind(g.bbox[1])
+                            .push_bind(g.bbox[2])
+                            .push_bind(g.bbox[3])
+                            .push_bind(g.raw.as_ref().map(sqlx::types::Json))
+                            .push_bind(g.now)
+                            .push_bind(g.now)
+                            .push_bind(1i64);
+                    });
+                    qb.push(
+                        " ON CONFLICT (code) DO UPDATE SET community_code = excluded.community_code, name = excluded.name, \
+                         area_m2 = excluded.area_m2, geometry = excluded.geometry, min_lon = excluded.min_lon, \
+                         min_lat = excluded.min_lat, max_lon = excluded.max_lon, max_lat = excluded.max_lat, \
+                         raw = excluded.raw, updated_at = excluded.updated_at, version = grids.version + 1",
+                    );
+                    n += qb.build().execute(&mut *self.tx).await.map_err(map_err)?.rows_affected();
+                }
+                Ok(n)
+            }
+
+            async fn get_grid(&mut self, code: &str) -> cityloop_store::Result<Option<cityloop_store::GridRecord>> {
+                sqlx::query_as::<_, GridRow>("SELECT * FROM grids WHERE code = $1")
+                    .bind(code)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map(|r| r.map(Into::into))
+                    .map_err(map_err)
+            }
+
+            async fn list_grids(
+                &mut self,
+                bbox: Option<[f64; 4]>,
+            ) -> cityloop_store::Result<Vec<cityloop_store::GridRecord>> {
+                let b = bbox.unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+                sqlx::query_as::<_, GridRow>(
+                    "SELECT * FROM grids WHERE max_lon >= $1 AND min_lon <= $3 AND max_lat >= $2 AND min_lat <= $4 \
+                     ORDER BY code",
+                )
+                .bind(b[0])
+                .bind(b[1])
+                .bind(b[2])
+                .bind(b[3])
+                .fetch_all(&mut *self.tx)
+                .await
+                .map(|v| v.into_iter().map(Into::into).collect())
+                .map_err(map_err)
+            }
+
+            async fn count_grids(&mut self) -> cityloop_store::Result<i64> {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM grids")
+                    .fetch_one(&mut *self.tx)
+                    .await
+                    .map_err(map_err)
+            }
+
+            async fn put_responsibility_grid(
+                &mut self,
+                r: &cityloop_store::ResponsibilityGrid,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<()> {
+                sqlx::query(
+                    "INSERT INTO responsibility_grids (code, name, street_code, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (code) DO UPDATE SET name = excluded.name, street_code = excluded.street_code, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(&r.code)
+                .bind(&r.name)
+                .bind(&r.street_code)
+                .bind(now)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                for table in ["responsibility_grid_members", "responsibility_grid_inspectors"] {
+                    let sql = if table == "responsibility_grid_members" {
+                        "DELETE FROM responsibility_grid_members WHERE responsibility_code = $1"
+                    } else {
+                        "DELETE FROM responsibility_grid_inspectors WHERE responsibility_code = $1"
+                    };
+                    sqlx::query(sql).bind(&r.code).execute(&mut *self.tx).await.map_err(map_err)?;
+                }
+                for chunk in r.grid_codes.chunks(BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO responsibility_grid_members (responsibility_code, grid_code) ",
+                    );
+                    qb.push_values(chunk, |mut b, g| {
+                        b.push_bind(&r.code).push_bind(g);
+                    });
+                    qb.build().execute(&mut *self.tx).await.map_err(map_err)?;
+                }
+                for user in &r.inspector_ids {
+                    sqlx::query("INSERT INTO responsibility_grid_inspectors (responsibility_code, user_id) VALUES ($1, $2)")
+                        .bind(&r.code)
+                        .bind(*user)
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            async fn list_responsibility_grids(
+                &mut self,
+            ) -> cityloop_store::Result<Vec<cityloop_store::ResponsibilityGrid>> {
+                let heads = sqlx::query_as::<_, (String, String, String)>(
+                    "SELECT code, name, street_code FROM responsibility_grids ORDER BY code",
+                )
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                let members = sqlx::query_as::<_, (String, String)>(
+                    "SELECT responsibility_code, grid_code FROM responsibility_grid_members ORDER BY grid_code",
+                )
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                let inspectors = sqlx::query_as::<_, (String, i64)>(
+                    "SELECT responsibility_code, user_id FROM responsibility_grid_inspectors ORDER BY user_id",
+                )
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                let mut out: Vec<cityloop_store::ResponsibilityGrid> = heads
+                    .into_iter()
+                    .map(|(code, name, street_code)| cityloop_store::ResponsibilityGrid {
+                        code,
+                        name,
+                        street_code,
+                        grid_codes: Vec::new(),
+                        inspector_ids: Vec::new(),
+                    })
+                    .collect();
+                let mut index: std::collections::HashMap<String, usize> =
+                    out.iter().enumerate().map(|(i, r)| (r.code.clone(), i)).collect();
+                for (code, grid) in members {
+                    if let Some(r) = index.get_mut(&code).and_then(|i| out.get_mut(*i)) {
+                        r.grid_codes.push(grid);
+                    }
+                }
+                for (code, user) in inspectors {
+                    if let Some(r) = index.get_mut(&code).and_then(|i| out.get_mut(*i)) {
+                        r.inspector_ids.push(user);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn upsert_components(
+                &mut self,
+                items: &[cityloop_store::ComponentUpsert],
+            ) -> cityloop_store::Result<u64> {
+                let mut n = 0;
+                for chunk in items.chunks(BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO components (id, class_code, name, grid_code, state, dept_supervisor, dept_owner, \
+                         dept_maintainer, lon, lat, geometry, raw, initial_date, change_date, data_source, note, \
+                         attributes, created_at, updated_at, version) ",
+                    );
+                    qb.push_values(chunk, |mut b, c| {
+                        b.push_bind(&c.id)
+                            .push_bind(&c.class_code)
+                            .push_bind(&c.name)
+                            .push_bind(&c.grid_code)
+                            .push_bind(&c.state)
+                            .push_bind(&c.dept_supervisor)
+                            .push_bind(&c.dept_owner)
+                            .push_bind(&c.dept_maintainer)
+                            .push_bind(c.lon)
+                            .push_bind(c.lat)
+                            .push_bind(&c.geometry)
+                            .push_bind(c.raw.as_ref().map(sqlx::types::Json))
+                            .push_bind(c.initial_date)
+                            .push_bind(c.change_date)
+                            .push_bind(&c.data_source)
+                            .push_bind(&c.note)
+                            .push_bind(sqlx::types::Json(&c.attributes))
+                            .push_bind(c.now)
+                            .push_bind(c.now)
+                            .push_bind(1i64);
+                    });
+                    qb.push(
+                        " ON CONFLICT (id) DO UPDATE SET class_code = excluded.class_code, name = excluded.name, \
+                         grid_code = excluded.grid_code, state = excluded.state, dept_supervisor = excluded.dept_supervisor, \
+                         dept_owner = excluded.dept_owner, dept_maintainer = excluded.dept_maintainer, lon = excluded.lon, \
+                         lat = excluded.lat, geometry = excluded.geometry, raw = excluded.raw, \
+                         initial_date = excluded.initial_date, change_date = excluded.change_date, \
+                         data_source = excluded.data_source, note = excluded.note, attributes = excluded.attributes, \
+                         updated_at = excluded.updated_at, version = components.version + 1",
+                    );
+                    n += qb.build().execute(&mut *self.tx).await.map_err(map_err)?.rows_affected();
+                }
+                Ok(n)
+            }
+
+            async fn get_components(
+                &mut self,
+                ids: &[String],
+            ) -> cityloop_store::Result<Vec<cityloop_store::ComponentRecord>> {
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT * FROM components WHERE id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(id);
+                    }
+                    qb.push(") ORDER BY id");
+                    let rows = qb
+                        .build_query_as::<ComponentRow>()
+                        .fetch_all(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                    out.extend(rows.into_iter().map(Into::into));
+                }
+                Ok(out)
+            }
+
+            async fn list_components(
+                &mut self,
+                q: &cityloop_store::ComponentQuery,
+            ) -> cityloop_store::Result<Vec<cityloop_store::ComponentRecord>> {
+                let b = q.bbox.unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+                sqlx::query_as::<_, ComponentRow>(
+                    "SELECT * FROM components WHERE lon >= $1 AND lon <= $3 AND lat >= $2 AND lat <= $4 \
+                     AND ($5 IS NULL OR class_code = $5) AND ($6 IS NULL OR grid_code = $6) \
+                     AND ($7 IS NULL OR state = $7) AND ($8 IS NULL OR id > $8) ORDER BY id LIMIT $9",
+                )
+                .bind(b[0])
+                .bind(b[1])
+                .bind(b[2])
+                .bind(b[3])
+                .bind(&q.class_code)
+                .bind(&q.grid_code)
+                .bind(&q.state)
+                .bind(&q.after_id)
+                .bind(q.limit)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map(|v| v.into_iter().map(Into::into).collect())
+                .map_err(map_err)
+            }
+
+            async fn update_component(
+                &mut self,
+                c: &cityloop_store::ComponentUpsert,
+                expected_version: i64,
+            ) -> cityloop_store::Result<cityloop_store::ComponentRecord> {
+                let row = sqlx::query_as::<_, ComponentRow>(
+                    "UPDATE components SET class_code = $1, name = $2, grid_code = $3, state = $4, dept_supervisor = $5, \
+                     dept_owner = $6, dept_maintainer = $7, lon = $8, lat = $9, geometry = $10, raw = $11, \
+                     initial_date = $12, change_date = $13, data_source = $14, note = $15, attributes = $16, \
+                     updated_at = $17, version = version + 1 WHERE id = $18 AND version = $19 RETURNING *",
+                )
+                .bind(&c.class_code)
+                .bind(&c.name)
+                .bind(&c.grid_code)
+                .bind(&c.state)
+                .bind(&c.dept_supervisor)
+                .bind(&c.dept_owner)
+                .bind(&c.dept_maintainer)
+                .bind(c.lon)
+                .bind(c.lat)
+                .bind(&c.geometry)
+                .bind(c.raw.as_ref().map(sqlx::types::Json))
+                .bind(c.initial_date)
+                .bind(c.change_date)
+                .bind(&c.data_source)
+                .bind(&c.note)
+                .bind(sqlx::types::Json(&c.attributes))
+                .bind(c.now)
+                .bind(&c.id)
+                .bind(expected_version)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+                check_version(row).map(Into::into)
+            }
+
+            async fn count_components(&mut self) -> cityloop_store::Result<i64> {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM components")
+                    .fetch_one(&mut *self.tx)
+                    .await
+                    .map_err(map_err)
+            }
+
+            async fn component_points(&mut self) -> cityloop_store::Result<Vec<cityloop_store::ComponentPoint>> {
+                sqlx::query_as::<_, (String, String, f64, f64)>("SELECT id, class_code, lon, lat FROM components")
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map(|v| {
+                        v.into_iter()
+                            .map(|(id, class_code, lon, lat)| cityloop_store::ComponentPoint { id, class_code, lon, lat })
+                            .collect()
+                    })
+                    .map_err(map_err)
+            }
+
+            async fn append_component_history(
+                &mut self,
+                changes: &[cityloop_store::ComponentChange],
+            ) -> cityloop_store::Result<()> {
+                for chunk in changes.chunks(BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO component_history (component_id, version, at, actor, action, before_state, after_state) ",
+                    );
+                    qb.push_values(chunk, |mut b, c| {
+                        b.push_bind(&c.component_id)
+                            .push_bind(c.version)
+                            .push_bind(c.at)
+                            .push_bind(&c.actor)
+                            .push_bind(&c.action)
+                            .push_bind(c.before.as_ref().map(sqlx::types::Json))
+                            .push_bind(sqlx::types::Json(&c.after));
+                    });
+                    qb.build().execute(&mut *self.tx).await.map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            async fn component_history(
+                &mut self,
+                id: &str,
+            ) -> cityloop_store::Result<Vec<cityloop_store::ComponentChange>> {
+                sqlx::query_as::<_, ComponentChangeRow>(
+                    "SELECT component_id, version, at, actor, action, before_state, after_state FROM component_history \
+                     WHERE component_id = $1 ORDER BY version, id",
+                )
+                .bind(id)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map(|v| v.into_iter().map(Into::into).collect())
+                .map_err(map_err)
+            }
+
+            async fn upsert_addresses(&mut self, items: &[cityloop_store::AddressNew]) -> cityloop_store::Result<u64> {
+                let mut n = 0;
+                for chunk in items.chunks(BATCH) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO addresses (text, normalized, road, number, lon, lat, community_code, grid_code, \
+                         source, created_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, a| {
+                        b.push_bind(&a.text)
+                            .push_bind(&a.normalized)
+                            .push_bind(&a.road)
+                            .push_bind(a.number)
+                            .push_bind(a.lon)
+                            .push_bind(a.lat)
+                            .push_bind(&a.community_code)
+                            .push_bind(&a.grid_code)
+                            .push_bind(&a.source)
+                            .push_bind(a.now);
+                    });
+                    qb.push(
+                        " ON CONFLICT (normalized) DO UPDATE SET text = excluded.text, road = excluded.road, \
+                         number = excluded.number, lon = excluded.lon, lat = excluded.lat, \
+                         community_code = excluded.community_code, grid_code = excluded.grid_code, source = excluded.source",
+                    );
+                    n += qb.build().execute(&mut *self.tx).await.map_err(map_err)?.rows_affected();
+                }
+                Ok(n)
+            }
+
+            async fn list_addresses(&mut self) -> cityloop_store::Result<Vec<cityloop_store::AddressRecord>> {
+                sqlx::query_as::<_, AddressRow>(
+                    "SELECT id, text, normalized, road, number, lon, lat, community_code, grid_code, source \
+                     FROM addresses ORDER BY id",
+                )
+                .fetch_all(&mut *self.tx)
+                .await
+                .map(|v| v.into_iter().map(Into::into).collect())
+                .map_err(map_err)
             }
 
             async fn append_audit(

@@ -5,7 +5,8 @@ use cityloop_domain::Role;
 use cityloop_domain::calendar::{DayKind, DayRule};
 use cityloop_domain::taxonomy::{ClassKind, ClassRef, TaxonomyClass};
 use cityloop_store::{
-    ApiToken, Area, AuditEntry, Department, RuleSetRecord, Session, StoreError, StoredClass, User,
+    AddressRecord, ApiToken, Area, AuditEntry, ComponentChange, ComponentRecord, Department,
+    GridRecord, RuleSetRecord, Session, StoreError, StoredClass, User,
 };
 use sqlx::FromRow;
 use sqlx::types::Json;
@@ -315,5 +316,146 @@ impl TryFrom<DayRow> for DayRule {
             kind,
             festival: r.festival,
         })
+    }
+}
+
+#[derive(FromRow)]
+pub struct GridRow {
+    pub code: String,
+    pub community_code: String,
+    pub name: Option<String>,
+    pub area_m2: f64,
+    pub geometry: String,
+    pub min_lon: f64,
+    pub min_lat: f64,
+    pub max_lon: f64,
+    pub max_lat: f64,
+    pub raw: Option<Json<serde_json::Value>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl From<GridRow> for GridRecord {
+    fn from(r: GridRow) -> Self {
+        GridRecord {
+            code: r.code,
+            community_code: r.community_code,
+            name: r.name,
+            area_m2: r.area_m2,
+            geometry: r.geometry,
+            bbox: [r.min_lon, r.min_lat, r.max_lon, r.max_lat],
+            raw: r.raw.map(|j| j.0),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct ComponentRow {
+    pub id: String,
+    pub class_code: String,
+    pub name: String,
+    pub grid_code: Option<String>,
+    pub state: String,
+    pub dept_supervisor: Option<String>,
+    pub dept_owner: Option<String>,
+    pub dept_maintainer: Option<String>,
+    pub lon: f64,
+    pub lat: f64,
+    pub geometry: Option<String>,
+    pub raw: Option<Json<serde_json::Value>>,
+    pub initial_date: Option<NaiveDate>,
+    pub change_date: Option<NaiveDate>,
+    pub data_source: Option<String>,
+    pub note: Option<String>,
+    pub attributes: Json<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl From<ComponentRow> for ComponentRecord {
+    fn from(r: ComponentRow) -> Self {
+        ComponentRecord {
+            id: r.id,
+            class_code: r.class_code,
+            name: r.name,
+            grid_code: r.grid_code,
+            state: r.state,
+            dept_supervisor: r.dept_supervisor,
+            dept_owner: r.dept_owner,
+            dept_maintainer: r.dept_maintainer,
+            lon: r.lon,
+            lat: r.lat,
+            geometry: r.geometry,
+            raw: r.raw.map(|j| j.0),
+            initial_date: r.initial_date,
+            change_date: r.change_date,
+            data_source: r.data_source,
+            note: r.note,
+            attributes: r.attributes.0,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct ComponentChangeRow {
+    pub component_id: String,
+    pub version: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub before_state: Option<Json<serde_json::Value>>,
+    pub after_state: Json<serde_json::Value>,
+}
+
+impl From<ComponentChangeRow> for ComponentChange {
+    fn from(r: ComponentChangeRow) -> Self {
+        ComponentChange {
+            component_id: r.component_id,
+            version: r.version,
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            before: r.before_state.map(|j| j.0),
+            after: r.after_state.0,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct AddressRow {
+    pub id: i64,
+    pub text: String,
+    pub normalized: String,
+    pub road: String,
+    pub number: Option<i64>,
+    pub lon: f64,
+    pub lat: f64,
+    pub community_code: Option<String>,
+    pub grid_code: Option<String>,
+    pub source: String,
+}
+
+impl From<AddressRow> for AddressRecord {
+    fn from(r: AddressRow) -> Self {
+        AddressRecord {
+            id: r.id,
+            text: r.text,
+            normalized: r.normalized,
+            road: r.road,
+            number: r.number,
+            lon: r.lon,
+            lat: r.lat,
+            community_code: r.community_code,
+            grid_code: r.grid_code,
+            source: r.source,
+        }
     }
 }

@@ -735,3 +735,245 @@ pub async fn calendar_days(store: &dyn Store) {
     assert_eq!(tx.list_calendar_days().await.unwrap().len(), days.len() - 1);
     tx.commit().await.unwrap();
 }
+
+fn square(code: &str, lon: f64, lat: f64) -> GridUpsert {
+    let d = 0.001;
+    GridUpsert {
+        code: code.into(),
+        community_code: "330188001001".into(),
+        name: None,
+        area_m2: 10_000.0,
+        geometry: format!(
+            "{{\"type\":\"Polygon\",\"coordinates\":[[[{lon},{lat}],[{},{lat}],[{},{}],[{lon},{}],[{lon},{lat}]]]}}",
+            lon + d,
+            lon + d,
+            lat + d,
+            lat + d
+        ),
+        bbox: [lon, lat, lon + d, lat + d],
+        raw: Some(json!({ "crs": "gcj02" })),
+        now: t0(),
+    }
+}
+
+fn component(id: &str, class: &str, lon: f64, lat: f64, grid: Option<&str>) -> ComponentUpsert {
+    ComponentUpsert {
+        id: id.into(),
+        class_code: class.into(),
+        name: "路灯".into(),
+        grid_code: grid.map(Into::into),
+        state: "intact".into(),
+        dept_supervisor: Some("SZ".into()),
+        dept_owner: Some("GD".into()),
+        dept_maintainer: None,
+        lon,
+        lat,
+        geometry: None,
+        raw: None,
+        initial_date: chrono::NaiveDate::from_ymd_opt(2020, 5, 1),
+        change_date: None,
+        data_source: Some("实测".into()),
+        note: None,
+        attributes: json!({ "材质": "铸铁" }),
+        now: t0(),
+    }
+}
+
+pub async fn grids_and_responsibility(store: &dyn Store) {
+    let mut tx = store.write().await.unwrap();
+    seed_areas(tx.as_mut()).await;
+    let grids: Vec<GridUpsert> = (1..=3)
+        .map(|i| {
+            square(
+                &format!("3301880010010{i}"),
+                120.0 + f64::from(i) * 0.001,
+                30.0,
+            )
+        })
+        .collect();
+    assert_eq!(tx.upsert_grids(&grids).await.unwrap(), 3);
+    tx.commit().await.unwrap();
+
+    let mut tx = store.write().await.unwrap();
+    let again = GridUpsert {
+        area_m2: 9_500.0,
+        ..grids[0].clone()
+    };
+    tx.upsert_grids(&[again]).await.unwrap();
+    let g = tx.get_grid("33018800100101").await.unwrap().unwrap();
+    assert_eq!((g.version, g.area_m2), (2, 9_500.0));
+    assert_eq!(g.raw, Some(json!({ "crs": "gcj02" })));
+    assert_eq!(g.bbox, grids[0].bbox);
+    let near = tx
+        .list_grids(Some([120.0015, 29.9, 120.0025, 30.1]))
+        .await
+        .unwrap();
+    assert_eq!(
+        near.iter().map(|g| g.code.as_str()).collect::<Vec<_>>(),
+        ["33018800100101", "33018800100102"]
+    );
+    assert_eq!(tx.count_grids().await.unwrap(), 3);
+    let orphan = GridUpsert {
+        community_code: "330188009009".into(),
+        ..square("33018800900901", 120.0, 30.0)
+    };
+    assert!(matches!(
+        tx.upsert_grids(&[orphan]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    drop(tx);
+
+    let mut tx = store.write().await.unwrap();
+    let u = tx
+        .insert_user(&new_user("inspector1", None, &[Role::Inspector], &[]))
+        .await
+        .unwrap();
+    let rg = ResponsibilityGrid {
+        code: "R001".into(),
+        name: "江滨一组".into(),
+        street_code: "330188001".into(),
+        grid_codes: vec!["33018800100101".into(), "33018800100102".into()],
+        inspector_ids: vec![u.id],
+    };
+    tx.put_responsibility_grid(&rg, t0()).await.unwrap();
+    let smaller = ResponsibilityGrid {
+        grid_codes: vec!["33018800100103".into()],
+        ..rg.clone()
+    };
+    tx.put_responsibility_grid(&smaller, t0()).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(tx.list_responsibility_grids().await.unwrap(), vec![smaller]);
+}
+
+pub async fn components_keep_history(store: &dyn Store) {
+    let mut tx = store.write().await.unwrap();
+    seed_areas(tx.as_mut()).await;
+    tx.upsert_grids(&[square("33018800100101", 120.0, 30.0)])
+        .await
+        .unwrap();
+    let many: Vec<ComponentUpsert> = (1..=1200)
+        .map(|i| {
+            component(
+                &format!("330188011800{i:04}"),
+                "0118",
+                120.0 + f64::from(i) * 1e-6,
+                30.0005,
+                Some("33018800100101"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tx.upsert_components(&many).await.unwrap(),
+        1200,
+        "batched beyond one statement"
+    );
+    tx.append_component_history(&[ComponentChange {
+        component_id: many[0].id.clone(),
+        version: 1,
+        at: t0(),
+        actor: "system:test".into(),
+        action: "create".into(),
+        before: None,
+        after: json!({ "state": "intact" }),
+    }])
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.write().await.unwrap();
+    assert_eq!(tx.count_components().await.unwrap(), 1200);
+    let first = tx
+        .get_components(&[many[0].id.clone(), "nope".into()])
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].attributes, json!({ "材质": "铸铁" }));
+    assert_eq!(
+        first[0].initial_date,
+        chrono::NaiveDate::from_ymd_opt(2020, 5, 1)
+    );
+    let broken = ComponentUpsert {
+        state: "damaged".into(),
+        now: t0() + Duration::days(1),
+        ..many[0].clone()
+    };
+    let updated = tx.update_component(&broken, 1).await.unwrap();
+    assert_eq!((updated.version, updated.state.as_str()), (2, "damaged"));
+    assert!(matches!(
+        tx.update_component(&broken, 1).await,
+        Err(StoreError::VersionConflict)
+    ));
+    tx.append_component_history(&[ComponentChange {
+        component_id: many[0].id.clone(),
+        version: 2,
+        at: t0() + Duration::days(1),
+        actor: "sysadmin".into(),
+        action: "update".into(),
+        before: Some(json!({ "state": "intact" })),
+        after: json!({ "state": "damaged" }),
+    }])
+    .await
+    .unwrap();
+    let history = tx.component_history(&many[0].id).await.unwrap();
+    assert_eq!(
+        history.iter().map(|h| h.version).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert_eq!(history[1].before, Some(json!({ "state": "intact" })));
+
+    let page = tx
+        .list_components(&ComponentQuery {
+            bbox: Some([120.0, 30.0, 120.0001, 30.001]),
+            class_code: Some("0118".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 10);
+    assert!(page.windows(2).all(|w| w[0].id < w[1].id));
+    let next = tx
+        .list_components(&ComponentQuery {
+            after_id: page.last().map(|c| c.id.clone()),
+            limit: 5,
+            state: Some("intact".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        next.iter()
+            .all(|c| c.id > page[9].id && c.state == "intact")
+    );
+    let points = tx.component_points().await.unwrap();
+    assert_eq!(points.len(), 1200);
+    tx.commit().await.unwrap();
+}
+
+pub async fn addresses_upsert_by_normalised_text(store: &dyn Store) {
+    let addr = |text: &str, n: i64| AddressNew {
+        text: text.into(),
+        normalized: text.replace("临江区", ""),
+        road: "解放路".into(),
+        number: Some(n),
+        lon: 120.1,
+        lat: 30.2 + n as f64 * 1e-5,
+        community_code: Some("330188001001".into()),
+        grid_code: None,
+        source: "survey".into(),
+        now: t0(),
+    };
+    let mut tx = store.write().await.unwrap();
+    tx.upsert_addresses(&[addr("临江区解放路1号", 1), addr("临江区解放路3号", 3)])
+        .await
+        .unwrap();
+    tx.upsert_addresses(&[addr("临江区解放路3号", 5)])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let all = tx.list_addresses().await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].number, Some(5));
+}

@@ -12,4 +12,7 @@ cityloop_store_tests::conformance!(
     taxonomy_rows,
     rule_sets_are_versioned,
     calendar_days,
+    grids_and_responsibility,
+    components_keep_history,
+    addresses_upsert_by_normalised_text,
 );

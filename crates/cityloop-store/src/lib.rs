@@ -171,6 +171,43 @@ pub trait Tx: Send {
     /// True when there was a rule for that date.
     async fn delete_calendar_day(&mut self, date: NaiveDate) -> Result<bool>;
 
+    // --- unit grids and responsibility grids ---
+    /// Inserts or replaces grids by code (version + 1 on replace).
+    async fn upsert_grids(&mut self, grids: &[GridUpsert]) -> Result<u64>;
+    async fn get_grid(&mut self, code: &str) -> Result<Option<GridRecord>>;
+    /// Grids whose bounding box meets `bbox` (all when `None`), ordered by code.
+    async fn list_grids(&mut self, bbox: Option<[f64; 4]>) -> Result<Vec<GridRecord>>;
+    async fn count_grids(&mut self) -> Result<i64>;
+    /// Replaces a responsibility grid with its members and inspectors.
+    async fn put_responsibility_grid(
+        &mut self,
+        r: &ResponsibilityGrid,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn list_responsibility_grids(&mut self) -> Result<Vec<ResponsibilityGrid>>;
+
+    // --- components ---
+    /// Inserts or replaces components by id (version + 1 on replace). History is the caller's.
+    async fn upsert_components(&mut self, components: &[ComponentUpsert]) -> Result<u64>;
+    async fn get_components(&mut self, ids: &[String]) -> Result<Vec<ComponentRecord>>;
+    async fn list_components(&mut self, q: &ComponentQuery) -> Result<Vec<ComponentRecord>>;
+    /// Replaces one component if it still has `expected_version`.
+    async fn update_component(
+        &mut self,
+        c: &ComponentUpsert,
+        expected_version: i64,
+    ) -> Result<ComponentRecord>;
+    async fn count_components(&mut self) -> Result<i64>;
+    /// Every component's id, class and point, for the in-memory index.
+    async fn component_points(&mut self) -> Result<Vec<ComponentPoint>>;
+    async fn append_component_history(&mut self, changes: &[ComponentChange]) -> Result<()>;
+    async fn component_history(&mut self, id: &str) -> Result<Vec<ComponentChange>>;
+
+    // --- standard addresses ---
+    /// Inserts addresses, replacing one with the same normalised text.
+    async fn upsert_addresses(&mut self, addresses: &[AddressNew]) -> Result<u64>;
+    async fn list_addresses(&mut self) -> Result<Vec<AddressRecord>>;
+
     // --- audit log (append-only: there is no update or delete) ---
     async fn append_audit(&mut self, entry: &AuditNew) -> Result<i64>;
     async fn list_audit(&mut self, query: &AuditQuery) -> Result<Vec<AuditEntry>>;

@@ -257,3 +257,160 @@ pub struct RuleSetRecord {
     pub published_by: Option<String>,
     pub version: i64,
 }
+
+/// A unit grid (单元网格). `geometry` is a GeoJSON geometry in CGCS2000/WGS84 lon/lat.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GridRecord {
+    pub code: String,
+    pub community_code: String,
+    pub name: Option<String>,
+    pub area_m2: f64,
+    pub geometry: String,
+    pub bbox: [f64; 4],
+    /// The geometry as imported, with its declared coordinate system, when it was converted.
+    pub raw: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct GridUpsert {
+    pub code: String,
+    pub community_code: String,
+    pub name: Option<String>,
+    pub area_m2: f64,
+    pub geometry: String,
+    /// min lon, min lat, max lon, max lat
+    pub bbox: [f64; 4],
+    pub raw: Option<serde_json::Value>,
+    pub now: DateTime<Utc>,
+}
+
+/// A responsibility grid (责任网格): unit grids patrolled by the same inspectors.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResponsibilityGrid {
+    pub code: String,
+    pub name: String,
+    pub street_code: String,
+    pub grid_codes: Vec<String>,
+    pub inspector_ids: Vec<i64>,
+}
+
+/// A component (部件) with the standard attributes of GB/T 30428.2.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentRecord {
+    /// 16-digit 标识码.
+    pub id: String,
+    /// 4-digit class code (major + minor).
+    pub class_code: String,
+    pub name: String,
+    pub grid_code: Option<String>,
+    /// intact, damaged, missing, occupied, abandoned (完好/破损/丢失/占用/废弃)
+    pub state: String,
+    /// 主管部门
+    pub dept_supervisor: Option<String>,
+    /// 权属部门
+    pub dept_owner: Option<String>,
+    /// 养护部门
+    pub dept_maintainer: Option<String>,
+    /// The point, or a representative point of a line or polygon.
+    pub lon: f64,
+    pub lat: f64,
+    /// GeoJSON geometry for lines and polygons; `None` for points.
+    pub geometry: Option<String>,
+    pub raw: Option<serde_json::Value>,
+    pub initial_date: Option<NaiveDate>,
+    pub change_date: Option<NaiveDate>,
+    pub data_source: Option<String>,
+    pub note: Option<String>,
+    pub attributes: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentUpsert {
+    pub id: String,
+    pub class_code: String,
+    pub name: String,
+    pub grid_code: Option<String>,
+    pub state: String,
+    pub dept_supervisor: Option<String>,
+    pub dept_owner: Option<String>,
+    pub dept_maintainer: Option<String>,
+    pub lon: f64,
+    pub lat: f64,
+    pub geometry: Option<String>,
+    pub raw: Option<serde_json::Value>,
+    pub initial_date: Option<NaiveDate>,
+    pub change_date: Option<NaiveDate>,
+    pub data_source: Option<String>,
+    pub note: Option<String>,
+    pub attributes: serde_json::Value,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ComponentQuery {
+    /// min lon, min lat, max lon, max lat
+    pub bbox: Option<[f64; 4]>,
+    pub class_code: Option<String>,
+    pub grid_code: Option<String>,
+    pub state: Option<String>,
+    /// Keyset paging: ids greater than this.
+    pub after_id: Option<String>,
+    pub limit: i64,
+}
+
+/// One entry of a component's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentChange {
+    pub component_id: String,
+    pub version: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    /// create, update, import, retire
+    pub action: String,
+    pub before: Option<serde_json::Value>,
+    pub after: serde_json::Value,
+}
+
+/// What the spatial index needs of a component.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentPoint {
+    pub id: String,
+    pub class_code: String,
+    pub lon: f64,
+    pub lat: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct AddressNew {
+    pub text: String,
+    /// The normalised form used for matching; unique.
+    pub normalized: String,
+    pub road: String,
+    pub number: Option<i64>,
+    pub lon: f64,
+    pub lat: f64,
+    pub community_code: Option<String>,
+    pub grid_code: Option<String>,
+    pub source: String,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AddressRecord {
+    pub id: i64,
+    pub text: String,
+    pub normalized: String,
+    pub road: String,
+    pub number: Option<i64>,
+    pub lon: f64,
+    pub lat: f64,
+    pub community_code: Option<String>,
+    pub grid_code: Option<String>,
+    pub source: String,
+}
