@@ -25,6 +25,7 @@
 
 #![warn(missing_docs, clippy::expect_used, clippy::panic)]
 
+pub mod address;
 pub mod codes;
 pub mod crs;
 pub mod simplify;
