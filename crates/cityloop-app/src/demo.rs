@@ -5,7 +5,7 @@
 use cityloop_domain::Role;
 use serde_json::json;
 
-use crate::{Actor, App, AppResult, AreaInput, Ctx, DepartmentInput, UserInput};
+use crate::{Actor, App, AppError, AppResult, AreaInput, Ctx, DepartmentInput, Obj, UserInput};
 
 /// The password of every demo account; printed by `cityloop demo`.
 pub const DEMO_PASSWORD: &str = "Demo#2026";
@@ -569,5 +569,218 @@ impl App {
         self.publish_rule_set(&actor, set.record.id, year_ago, set.record.version, &ctx)
             .await?;
         Ok(())
+    }
+}
+
+const STEP_CITY: &str = "demo.city";
+
+/// Which department owns components of each kind in the demo district.
+fn owner_department(owner: cityloop_synth::OwnerKind) -> &'static str {
+    use cityloop_synth::OwnerKind as O;
+    match owner {
+        O::Water => "SW",
+        O::Sewage => "SZ-DRAIN",
+        O::Power => "GD",
+        O::Telecom => "TX",
+        O::Gas => "RQ",
+        O::Parks | O::Sports => "YL",
+        O::Sanitation => "HW",
+        O::Traffic | O::PublicSecurity => "JJ",
+        O::Transport => "JT",
+        O::Publicity | O::UrbanManagement => "ZFJ",
+        O::Construction => "ZJ",
+        _ => "SZ",
+    }
+}
+
+/// What was generated for the demo city.
+#[derive(Debug, Clone, Default)]
+pub struct CitySummary {
+    pub grids: usize,
+    pub components: usize,
+    pub addresses: usize,
+    pub responsibility_grids: usize,
+}
+
+impl App {
+    /// Generates the synthetic demo city (streets, unit grids, components, addresses, responsibility
+    /// grids with the demo inspectors) into the database. Deterministic for a given spec.
+    pub async fn seed_demo_city(&self, spec: &cityloop_synth::CitySpec) -> AppResult<CitySummary> {
+        use cityloop_store::{AddressNew, ComponentUpsert, GridUpsert, ResponsibilityGrid};
+
+        let actor = Actor::System("demo".into());
+        let ctx = Ctx::default();
+        let city = cityloop_synth::try_generate(spec).map_err(|e| {
+            AppError::Invalid(cityloop_domain::FieldError::new("city", e.to_string()))
+        })?;
+        let now = self.now();
+        // Streets and communities the organisation step did not create (larger cities have more).
+        let existing: Vec<String> = {
+            let mut tx = self.store.read().await?;
+            tx.list_areas().await?.into_iter().map(|a| a.code).collect()
+        };
+        for area in std::iter::once(&city.district)
+            .chain(&city.streets)
+            .chain(&city.communities)
+        {
+            if !existing.contains(&area.code) {
+                self.create_area(
+                    &actor,
+                    AreaInput {
+                        code: area.code.clone(),
+                        name: area.name.clone(),
+                        name_en: None,
+                    },
+                    &ctx,
+                )
+                .await?;
+            }
+        }
+        let inspectors: Vec<(String, i64)> = {
+            let mut tx = self.store.read().await?;
+            tx.list_users(&cityloop_store::UserQuery {
+                role: Some(Role::Inspector),
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .flat_map(|u| {
+                u.areas
+                    .iter()
+                    .map(|a| (a.clone(), u.id))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+        };
+        let mut summary = CitySummary::default();
+        let mut tx = self.store.write().await?;
+        let grids: Vec<GridUpsert> = city
+            .grids
+            .iter()
+            .map(|g| {
+                use geo::BoundingRect;
+                let rect = g.polygon.bounding_rect();
+                GridUpsert {
+                    code: g.code.clone(),
+                    community_code: g.community_code.clone(),
+                    name: None,
+                    area_m2: (g.area_m2 * 10.0).round() / 10.0,
+                    geometry: geojson::Geometry::from(&g.polygon).to_string(),
+                    bbox: rect
+                        .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y])
+                        .unwrap_or_default(),
+                    raw: None,
+                    now,
+                }
+            })
+            .collect();
+        summary.grids = grids.len();
+        tx.upsert_grids(&grids).await?;
+        for r in &city.responsibility {
+            let inspector_ids = inspectors
+                .iter()
+                .filter(|(area, _)| {
+                    r.street_code.starts_with(area.as_str()) || area.starts_with(&r.street_code)
+                })
+                .map(|(_, id)| *id)
+                .collect();
+            tx.put_responsibility_grid(
+                &ResponsibilityGrid {
+                    code: r.code.clone(),
+                    name: r.name.clone(),
+                    street_code: r.street_code.clone(),
+                    grid_codes: r.grid_codes.clone(),
+                    inspector_ids,
+                },
+                now,
+            )
+            .await?;
+        }
+        summary.responsibility_grids = city.responsibility.len();
+        let mut batch = Vec::with_capacity(5000);
+        let names: std::collections::HashMap<&str, &str> = cityloop_synth::COMPONENT_CLASSES
+            .iter()
+            .map(|c| (c.code, c.name))
+            .collect();
+        for c in cityloop_synth::components(spec, &city) {
+            let dept = owner_department(c.owner);
+            batch.push(ComponentUpsert {
+                name: names
+                    .get(c.class_code.as_str())
+                    .copied()
+                    .unwrap_or("部件")
+                    .to_owned(),
+                id: c.id,
+                class_code: c.class_code,
+                grid_code: Some(c.grid_code),
+                state: c.state.code().to_owned(),
+                dept_supervisor: Some(dept.to_owned()),
+                dept_owner: Some(dept.to_owned()),
+                dept_maintainer: Some(dept.to_owned()),
+                lon: c.lon,
+                lat: c.lat,
+                geometry: None,
+                raw: None,
+                initial_date: None,
+                change_date: None,
+                data_source: Some("示例数据".into()),
+                note: c.road.map(|r| format!("位于{r}")),
+                attributes: json!({}),
+                now,
+            });
+            if batch.len() == 5000 {
+                summary.components += batch.len();
+                tx.upsert_components(&batch).await?;
+                batch.clear();
+            }
+        }
+        summary.components += batch.len();
+        tx.upsert_components(&batch).await?;
+        let mut seen = std::collections::HashSet::new();
+        let addresses: Vec<AddressNew> = city
+            .addresses
+            .iter()
+            .filter(|a| seen.insert(a.text.clone()))
+            .map(|a| AddressNew {
+                text: a.text.clone(),
+                normalized: a.text.clone(),
+                road: a.road.clone(),
+                number: Some(i64::from(a.number)),
+                lon: a.lon,
+                lat: a.lat,
+                community_code: Some(a.community_code.clone()),
+                grid_code: None,
+                source: "demo".into(),
+                now,
+            })
+            .collect();
+        summary.addresses = addresses.len();
+        tx.upsert_addresses(&addresses).await?;
+        self.bump_spatial_revision(tx.as_mut()).await?;
+        self.audit(
+            tx.as_mut(),
+            &actor,
+            "demo.city",
+            Obj::kind("base_data"),
+            "ok",
+            &ctx,
+            json!({ "grids": summary.grids, "components": summary.components, "addresses": summary.addresses }),
+        )
+        .await?;
+        tx.set_meta(
+            STEP_CITY,
+            &json!({ "seed": spec.seed, "grids": summary.grids }).to_string(),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.reload_spatial().await?;
+        Ok(summary)
+    }
+
+    /// Whether the demo city has been generated already.
+    pub async fn demo_city_seeded(&self) -> AppResult<bool> {
+        let mut tx = self.store.read().await?;
+        Ok(tx.get_meta(STEP_CITY).await?.is_some())
     }
 }

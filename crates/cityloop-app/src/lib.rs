@@ -4,16 +4,19 @@
 
 mod audit;
 mod auth;
+pub mod basedata;
 pub mod clock;
 pub mod demo;
 mod error;
+pub mod import;
 mod org;
 pub mod rules_io;
 mod secret;
+pub mod spatial;
 pub mod standards;
 mod users;
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use cityloop_domain::password::PasswordPolicy;
@@ -139,6 +142,10 @@ pub struct App {
     dummy_hash: String,
     /// The working calendar, loaded from the database by [`App::prepare`] and after every edit.
     calendar: RwLock<Arc<cityloop_domain::calendar::WorkCalendar>>,
+    /// Grids, components and addresses indexed in memory; swapped whole after base-data writes.
+    spatial: RwLock<Arc<spatial::SpatialState>>,
+    /// The database's `spatial.revision` the spatial state was built at.
+    spatial_revision: Mutex<Option<String>>,
 }
 
 impl App {
@@ -152,6 +159,8 @@ impl App {
             cfg,
             dummy_hash,
             calendar: RwLock::new(Arc::new(calendar)),
+            spatial: RwLock::new(Arc::new(spatial::SpatialState::empty()?)),
+            spatial_revision: Mutex::new(None),
         })
     }
 
@@ -280,6 +289,12 @@ impl App {
             "department" => tx.get_department(id.ok()?).await.ok()?.map(|v| json!(v)),
             "area" => tx.get_area(key).await.ok()?.map(|v| json!(v)),
             "rule_set" => tx.get_rule_set(id.ok()?).await.ok()?.map(|v| json!(v)),
+            "component" => tx
+                .get_components(&[key.to_owned()])
+                .await
+                .ok()?
+                .pop()
+                .map(|v| json!(v)),
             "class" => tx
                 .list_classes()
                 .await

@@ -130,7 +130,8 @@ impl App {
             tx.set_meta(META_CALENDAR, "1", now).await?;
         }
         tx.commit().await?;
-        self.reload_calendar().await
+        self.reload_calendar().await?;
+        self.reload_spatial().await
     }
 
     async fn reload_calendar(&self) -> AppResult<()> {

@@ -32,6 +32,9 @@ pub enum Action {
     /// The working calendar.
     CalendarRead,
     CalendarWrite,
+    /// Unit grids, components, addresses, geocoding.
+    BaseDataRead,
+    BaseDataWrite,
 }
 
 impl Action {
@@ -54,6 +57,8 @@ impl Action {
             Action::RulesWrite => "rules.write",
             Action::CalendarRead => "calendar.read",
             Action::CalendarWrite => "calendar.write",
+            Action::BaseDataRead => "basedata.read",
+            Action::BaseDataWrite => "basedata.write",
         }
     }
 }
@@ -159,6 +164,16 @@ pub const GRANTS: &[Grant] = &[
     g(A::CalendarRead, R::SysAdmin, S::All),
     g(A::CalendarRead, R::AuditAdmin, S::All),
     g(A::CalendarWrite, R::SysAdmin, S::All),
+    // Everyone locates things; the system administrator maintains the base data.
+    g(A::BaseDataRead, R::Inspector, S::All),
+    g(A::BaseDataRead, R::Acceptor, S::All),
+    g(A::BaseDataRead, R::ShiftLeader, S::All),
+    g(A::BaseDataRead, R::Dispatcher, S::All),
+    g(A::BaseDataRead, R::Handler, S::All),
+    g(A::BaseDataRead, R::Leader, S::All),
+    g(A::BaseDataRead, R::SysAdmin, S::All),
+    g(A::BaseDataRead, R::AuditAdmin, S::All),
+    g(A::BaseDataWrite, R::SysAdmin, S::All),
 ];
 
 /// Who is acting, with the data scope that comes from their department and areas.
@@ -419,6 +434,8 @@ mod tests {
             Action::RulesWrite,
             Action::CalendarRead,
             Action::CalendarWrite,
+            Action::BaseDataRead,
+            Action::BaseDataWrite,
         ] {
             assert!(GRANTS.iter().any(|g| g.action == a), "{a:?}");
         }

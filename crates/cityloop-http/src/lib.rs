@@ -78,6 +78,7 @@ pub struct AppState {
         (name = "organisation", description = "Administrative areas and departments"),
         (name = "users", description = "Accounts, roles and data scope"),
         (name = "audit", description = "The append-only audit log"),
+        (name = "basedata", description = "Geocoding, unit grids, components, standard addresses"),
         (name = "standards", description = "Taxonomy, filing rules (versioned), responsibility matrix, working calendar"),
     )
 )]
@@ -122,7 +123,8 @@ fn api_router() -> OpenApiRouter<AppState> {
             .merge(routes::org::router())
             .merge(routes::users::router())
             .merge(routes::audit::router())
-            .merge(routes::standards::router()),
+            .merge(routes::standards::router())
+            .merge(routes::basedata::router()),
     )
 }
 
@@ -142,6 +144,8 @@ pub fn router(app: Arc<App>, http: HttpConfig) -> Router {
     }
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
+        // Until the web UI lands, the API documentation is the front door.
+        .route("/", get(|| async { axum::response::Redirect::temporary("/api/docs/") }))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(api)

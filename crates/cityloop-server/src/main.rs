@@ -1,5 +1,8 @@
 //! `cityloop`: the one binary. Serves the platform, migrates, seeds the demo city and manages users.
 
+mod bench;
+mod transfer;
+
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +71,20 @@ enum Command {
     /// The working calendar: holidays and adjusted working days.
     #[command(subcommand)]
     Calendar(CalendarCommand),
+    /// Import unit grids, components or standard addresses from GeoJSON, Shapefile or CSV.
+    Import(ImportArgs),
+    /// Export unit grids, components or standard addresses as GeoJSON or CSV.
+    Export {
+        /// grids, components or addresses
+        what: String,
+        /// .geojson or .csv
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// Measure performance (not part of the test suite).
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Print the default configuration file.
     DefaultConfig,
     /// Check the configuration (and that the database is reachable) and exit.
@@ -110,6 +127,62 @@ enum UserCommand {
     List {
         #[command(flatten)]
         db: DbFlags,
+    },
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// grids, components or addresses
+    what: String,
+    /// .geojson/.json, .shp (with .dbf/.prj/.cpg beside it) or .csv
+    file: PathBuf,
+    /// The file's coordinate system when it does not declare one (or to override it): wgs84,
+    /// cgcs2000, gcj02, bd09, EPSG:4513…4554.
+    #[arg(long)]
+    crs: Option<String>,
+    /// Text encoding of attributes (gbk, gb18030, utf-8); default: .cpg, else detected.
+    #[arg(long)]
+    encoding: Option<String>,
+    /// Field mapping, e.g. code=BGID,name=BGNAME.
+    #[arg(long = "map")]
+    field_map: Option<String>,
+    /// CSV columns holding x and y (default: lon/lng/x/经度 and lat/y/纬度).
+    #[arg(long)]
+    x: Option<String>,
+    #[arg(long)]
+    y: Option<String>,
+    /// Keep going past bad records and write them to a reject report instead of aborting.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Where to write the reject report (default: FILE.rejects.csv).
+    #[arg(long)]
+    reject_report: Option<PathBuf>,
+    /// Close unclosed rings and fix ring orientation instead of rejecting the grid.
+    #[arg(long)]
+    repair: bool,
+    /// Digits of the grid serial: 2 (national, 14-digit codes) or 3 (Beijing, 15 digits).
+    #[arg(long, default_value_t = 2)]
+    grid_serial_digits: u8,
+    #[command(flatten)]
+    db: DbFlags,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Spatial index on a synthetic city, and PostGIS on the same data with --pg-url.
+    Geo {
+        #[arg(long, default_value_t = 100_000)]
+        grids: u32,
+        #[arg(long, default_value_t = 10_000_000)]
+        components: u64,
+        #[arg(long, default_value_t = 1_000_000)]
+        queries: usize,
+        /// A PostgreSQL database with PostGIS available, to compare.
+        #[arg(long)]
+        pg_url: Option<String>,
+        /// Points loaded into PostGIS for its nearest-neighbour query.
+        #[arg(long, default_value_t = 5_000_000)]
+        pg_points: usize,
     },
 }
 
@@ -217,7 +290,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(cli_config: &Option<PathBuf>, o: Overrides) -> anyhow::Result<Config> {
+pub(crate) fn load(cli_config: &Option<PathBuf>, o: Overrides) -> anyhow::Result<Config> {
     Ok(Config::load(cli_config.as_deref(), &o)?)
 }
 
@@ -270,7 +343,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             init_tracing(&cfg);
             let app = open_app(&cfg).await?;
-            let report = app.seed_demo().await.context("seeding the demo")?;
+            let mut report = app.seed_demo().await.context("seeding the demo")?;
+            if !app.demo_city_seeded().await? {
+                println!(
+                    "generating the demo city (about 5 000 unit grids and 500 000 components) …"
+                );
+                let city = app
+                    .seed_demo_city(&cityloop_synth::CitySpec::mid_size())
+                    .await
+                    .context("generating the demo city")?;
+                println!(
+                    "demo city: {} unit grids, {} components, {} addresses, {} responsibility grids",
+                    city.grids, city.components, city.addresses, city.responsibility_grids
+                );
+                report.seeded.push("demo.city");
+            }
             print_demo(&cfg, &report);
             serve(&cfg, app).await
         }
@@ -290,6 +377,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(cmd) => user_command(&cli.config, cmd).await,
         Command::Rules(cmd) => rules_command(&cli.config, cmd).await,
+        Command::Import(args) => transfer::import(&cli.config, args).await,
+        Command::Export { what, file, db } => {
+            transfer::export(&cli.config, &what, &file, &db).await
+        }
+        Command::Bench(BenchCommand::Geo {
+            grids,
+            components,
+            queries,
+            pg_url,
+            pg_points,
+        }) => {
+            bench::geo(bench::GeoBenchArgs {
+                grids,
+                components,
+                queries,
+                pg_url,
+                pg_points,
+            })
+            .await
+        }
         Command::Calendar(cmd) => calendar_command(&cli.config, cmd).await,
     }
 }
@@ -301,7 +408,7 @@ fn serve_overrides(f: &ServeFlags) -> Overrides {
     }
 }
 
-fn db_overrides(f: &DbFlags) -> Overrides {
+pub(crate) fn db_overrides(f: &DbFlags) -> Overrides {
     Overrides {
         listen: None,
         database_url: f.database_url.clone(),
@@ -310,8 +417,9 @@ fn db_overrides(f: &DbFlags) -> Overrides {
 
 fn init_tracing(cfg: &Config) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("{},sqlx=warn", cfg.log.level)));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!("{},sqlx=warn,sqlx::query=error", cfg.log.level))
+    });
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _already = if cfg.log.format == "json" {
         builder.json().try_init()
@@ -320,7 +428,7 @@ fn init_tracing(cfg: &Config) {
     };
 }
 
-async fn open_app(cfg: &Config) -> anyhow::Result<Arc<App>> {
+pub(crate) async fn open_app(cfg: &Config) -> anyhow::Result<Arc<App>> {
     cityloop_server::open_app(cfg, Arc::new(SystemClock)).await
 }
 
@@ -514,7 +622,7 @@ fn cli_error(e: cityloop_app::AppError) -> anyhow::Error {
     }
 }
 
-fn system_actor() -> Actor {
+pub(crate) fn system_actor() -> Actor {
     let operator = std::env::var("USER").unwrap_or_else(|_| "cli".into());
     Actor::System(format!("cli:{operator}"))
 }

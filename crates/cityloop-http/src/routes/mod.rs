@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod auth;
+pub mod basedata;
 pub mod org;
 pub mod standards;
 pub mod users;

@@ -1,0 +1,503 @@
+//! Importing unit grids, components and standard addresses from feature streams (GeoJSON,
+//! Shapefile, CSV via `cityloop-io`), and exporting them.
+//!
+//! All or nothing by default: every record is written inside one transaction as it streams past,
+//! and the first bad record aborts it with the file, the record and the reason; nothing is kept.
+//! With `skip_invalid` bad records are listed in the report instead. Re-importing a code replaces
+//! the record (components keep the previous state in their history).
+
+use std::collections::HashMap;
+
+use cityloop_domain::FieldError;
+use cityloop_geo::codes::{ComponentId, GridCode, GridCodeScheme};
+use cityloop_geo::crs::{Crs, RawCoordinate};
+use cityloop_io::{Feature, FieldMap, ReadError, get_str};
+use cityloop_store::{AddressNew, ComponentChange, ComponentUpsert, GridUpsert, Tx};
+use geo::{BoundingRect, Centroid, MapCoords};
+use geo_types::Geometry;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::{Actor, App, AppResult, Ctx, Obj};
+use cityloop_domain::{Action, Target};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    Grids,
+    Components,
+    Addresses,
+}
+
+impl ImportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportKind::Grids => "grids",
+            ImportKind::Components => "components",
+            ImportKind::Addresses => "addresses",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// The file's coordinate system; default: what the file declares, else WGS84.
+    pub crs: Option<Crs>,
+    pub declared_crs: Option<String>,
+    /// target=source renames applied to each feature's properties first.
+    pub field_map: Option<FieldMap>,
+    pub skip_invalid: bool,
+    /// Close unclosed rings and fix ring orientation instead of rejecting.
+    pub repair: bool,
+    /// File name, for messages and the audit log.
+    pub source: String,
+    pub grid_code_digits: Option<u8>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reject {
+    pub index: Option<usize>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    pub read: usize,
+    pub imported: usize,
+    pub replaced: usize,
+    pub rejected: Vec<Reject>,
+    pub warnings: Vec<String>,
+}
+
+const STATE_NAMES: [(&str, &str); 5] = [
+    ("完好", "intact"),
+    ("破损", "damaged"),
+    ("丢失", "missing"),
+    ("占用", "occupied"),
+    ("废弃", "abandoned"),
+];
+
+fn pick(props: &serde_json::Map<String, Value>, keys: &[&str]) -> Option<String> {
+    keys.iter()
+        .find_map(|k| get_str(props, k))
+        .filter(|s| !s.is_empty())
+}
+
+fn convert(g: &Geometry<f64>, crs: Crs) -> Result<Geometry<f64>, String> {
+    if matches!(crs, Crs::Wgs84 | Crs::Cgcs2000) {
+        return Ok(g.clone());
+    }
+    g.try_map_coords(|c| {
+        cityloop_geo::crs::to_storage(crs, c.x, c.y)
+            .map(|p| geo_types::coord! { x: p.lon(), y: p.lat() })
+            .map_err(|e| e.to_string())
+    })
+}
+
+impl App {
+    /// Imports a stream of features. `progress` is called with the number of records read so far.
+    pub async fn import_features(
+        &self,
+        actor: &Actor,
+        kind: ImportKind,
+        features: impl Iterator<Item = Result<Feature, ReadError>>,
+        opts: &ImportOptions,
+        progress: &(dyn Fn(usize) + Sync),
+        ctx: &Ctx,
+    ) -> AppResult<ImportReport> {
+        self.authorize(
+            actor,
+            Action::BaseDataWrite,
+            &Target::Collection,
+            Obj::kind(kind.as_str()),
+            ctx,
+        )
+        .await?;
+        let crs = match (opts.crs, opts.declared_crs.as_deref()) {
+            (Some(c), _) => c,
+            (None, Some(d)) => d.parse().map_err(|e: cityloop_geo::crs::CrsError| {
+                FieldError::new(
+                    "crs",
+                    format!("{}: the file declares `{d}`: {e}; give --crs", opts.source),
+                )
+            })?,
+            (None, None) => Crs::Wgs84,
+        };
+        let scheme = GridCodeScheme::new(opts.grid_code_digits.unwrap_or(2))
+            .map_err(|e| FieldError::new("grid_code_digits", e.to_string()))?;
+        let now = self.now();
+        let mut report = ImportReport::default();
+        let mut tx = self.store.write().await?;
+        let areas: Vec<String> = tx.list_areas().await?.into_iter().map(|a| a.code).collect();
+        let classes: HashMap<String, String> = tx
+            .list_classes()
+            .await?
+            .into_iter()
+            .filter(|c| {
+                c.class.class.kind == cityloop_domain::taxonomy::ClassKind::Component
+                    && c.class.enabled
+            })
+            .map(|c| (c.class.class.code().to_owned(), c.class.name))
+            .collect();
+        let spatial = self.spatial();
+        let mut grids = Vec::new();
+        let mut components = Vec::new();
+        let mut addresses = Vec::new();
+        for item in features {
+            report.read += 1;
+            if report.read % 1000 == 0 {
+                progress(report.read);
+            }
+            let feature = match item {
+                Ok(f) => f,
+                Err(e) if e.is_fatal() || !opts.skip_invalid => {
+                    return Err(FieldError::new("file", e.to_string()).into());
+                }
+                Err(e) => {
+                    report.rejected.push(Reject {
+                        index: e.index(),
+                        reason: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            let index = feature.index;
+            let props = match &opts.field_map {
+                Some(m) => m.apply(&feature.properties),
+                None => feature.properties.clone(),
+            };
+            let result = match kind {
+                ImportKind::Grids => grid_record(&feature, &props, crs, &scheme, &areas, opts, now)
+                    .map(|g| grids.push(g)),
+                ImportKind::Components => {
+                    component_record(&feature, &props, crs, &classes, &spatial, now)
+                        .map(|c| components.push(c))
+                }
+                ImportKind::Addresses => address_record(&feature, &props, crs, &spatial, opts, now)
+                    .map(|a| addresses.push(a)),
+            };
+            if let Err(reason) = result {
+                if !opts.skip_invalid {
+                    return Err(FieldError::new(
+                        "file",
+                        format!("{}: record {index}: {reason}", opts.source),
+                    )
+                    .into());
+                }
+                report.rejected.push(Reject {
+                    index: Some(index),
+                    reason,
+                });
+                continue;
+            }
+            if grids.len() + components.len() + addresses.len() >= 2000 {
+                self.flush(
+                    tx.as_mut(),
+                    actor,
+                    &mut grids,
+                    &mut components,
+                    &mut addresses,
+                    &mut report,
+                )
+                .await?;
+            }
+        }
+        self.flush(
+            tx.as_mut(),
+            actor,
+            &mut grids,
+            &mut components,
+            &mut addresses,
+            &mut report,
+        )
+        .await?;
+        progress(report.read);
+        self.bump_spatial_revision(tx.as_mut()).await?;
+        self.audit(
+            tx.as_mut(),
+            actor,
+            &format!("import.{}", kind.as_str()),
+            Obj::kind(kind.as_str()),
+            "ok",
+            ctx,
+            json!({
+                "source": opts.source, "crs": crs.to_string(), "read": report.read, "imported": report.imported,
+                "replaced": report.replaced, "rejected": report.rejected.len(),
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.reload_spatial().await?;
+        Ok(report)
+    }
+
+    async fn flush(
+        &self,
+        tx: &mut dyn Tx,
+        actor: &Actor,
+        grids: &mut Vec<GridUpsert>,
+        components: &mut Vec<ComponentUpsert>,
+        addresses: &mut Vec<AddressNew>,
+        report: &mut ImportReport,
+    ) -> AppResult<()> {
+        if !grids.is_empty() {
+            for g in grids.iter() {
+                if tx.get_grid(&g.code).await?.is_some() {
+                    report.replaced += 1;
+                }
+            }
+            report.imported += grids.len();
+            tx.upsert_grids(grids).await?;
+            grids.clear();
+        }
+        if !components.is_empty() {
+            let ids: Vec<String> = components.iter().map(|c| c.id.clone()).collect();
+            let before: HashMap<String, cityloop_store::ComponentRecord> = tx
+                .get_components(&ids)
+                .await?
+                .into_iter()
+                .map(|c| (c.id.clone(), c))
+                .collect();
+            tx.upsert_components(components).await?;
+            let now = self.now();
+            let mut history = Vec::new();
+            for c in components.iter() {
+                if let Some(b) = before.get(&c.id) {
+                    report.replaced += 1;
+                    history.push(ComponentChange {
+                        component_id: c.id.clone(),
+                        version: b.version + 1,
+                        at: now,
+                        actor: actor.name(),
+                        action: "import".into(),
+                        before: Some(json!(b)),
+                        after: json!({
+                            "class_code": c.class_code, "name": c.name, "grid_code": c.grid_code, "state": c.state,
+                            "lon": c.lon, "lat": c.lat, "dept_owner": c.dept_owner, "attributes": c.attributes,
+                        }),
+                    });
+                }
+            }
+            tx.append_component_history(&history).await?;
+            report.imported += components.len();
+            components.clear();
+        }
+        if !addresses.is_empty() {
+            report.imported += addresses.len();
+            tx.upsert_addresses(addresses).await?;
+            addresses.clear();
+        }
+        Ok(())
+    }
+}
+
+fn grid_record(
+    f: &Feature,
+    props: &serde_json::Map<String, Value>,
+    crs: Crs,
+    scheme: &GridCodeScheme,
+    areas: &[String],
+    opts: &ImportOptions,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<GridUpsert, String> {
+    let code = pick(
+        props,
+        &["code", "BGID", "bgid", "grid_code", "网格编码", "编码"],
+    )
+    .ok_or("no grid code (map a field to `code`)")?;
+    let parsed = GridCode::parse(&code, scheme).map_err(|e| format!("grid code {code}: {e}"))?;
+    let community = parsed.community_code().to_owned();
+    if !areas.contains(&community) {
+        return Err(format!(
+            "grid code {code}: community {community} does not exist"
+        ));
+    }
+    let geometry = f.geometry.as_ref().ok_or("no geometry")?;
+    let converted = convert(geometry, crs)?;
+    let mut polygon = match converted {
+        Geometry::Polygon(p) => p,
+        Geometry::MultiPolygon(mp) if mp.0.len() == 1 => {
+            mp.0.into_iter().next().ok_or("empty multipolygon")?
+        }
+        other => {
+            return Err(format!(
+                "a unit grid is one polygon, found {}",
+                geometry_name(&other)
+            ));
+        }
+    };
+    let findings = cityloop_geo::validate::check_polygon(&polygon);
+    if !findings.is_empty() {
+        let all_repairable = findings.iter().all(|f| f.problem.is_repairable());
+        if opts.repair && all_repairable {
+            polygon = cityloop_geo::validate::repair(&polygon).map_err(|e| e.to_string())?;
+        } else {
+            let list: Vec<String> = findings.iter().map(ToString::to_string).collect();
+            return Err(format!("grid {code}: {}", list.join("; ")));
+        }
+    }
+    let rect = polygon.bounding_rect().ok_or("empty polygon")?;
+    Ok(GridUpsert {
+        code: parsed.as_str().to_owned(),
+        community_code: community,
+        name: pick(props, &["name", "BGNAME", "名称"]),
+        area_m2: (cityloop_geo::validate::area_m2(&polygon) * 10.0).round() / 10.0,
+        geometry: geojson::Geometry::from(&polygon).to_string(),
+        bbox: [rect.min().x, rect.min().y, rect.max().x, rect.max().y],
+        raw: (!matches!(crs, Crs::Wgs84 | Crs::Cgcs2000)).then(
+            || json!({ "crs": crs.to_string(), "geometry": geojson::Geometry::from(geometry) }),
+        ),
+        now,
+    })
+}
+
+fn geometry_name(g: &Geometry<f64>) -> &'static str {
+    match g {
+        Geometry::Point(_) => "a point",
+        Geometry::LineString(_) | Geometry::MultiLineString(_) | Geometry::Line(_) => "a line",
+        Geometry::MultiPolygon(_) => "several polygons",
+        _ => "another geometry",
+    }
+}
+
+fn point_of(
+    f: &Feature,
+    crs: Crs,
+) -> Result<(f64, f64, Option<String>, Option<RawCoordinate>), String> {
+    let geometry = f.geometry.as_ref().ok_or("no geometry")?;
+    let converted = convert(geometry, crs)?;
+    let (point, shape) = match &converted {
+        Geometry::Point(p) => (*p, None),
+        other => (
+            other.centroid().ok_or("empty geometry")?,
+            Some(geojson::Geometry::from(other).to_string()),
+        ),
+    };
+    let raw = match (geometry, matches!(crs, Crs::Wgs84 | Crs::Cgcs2000)) {
+        (Geometry::Point(p), false) => Some(RawCoordinate {
+            crs,
+            x: p.x(),
+            y: p.y(),
+        }),
+        _ => None,
+    };
+    cityloop_geo::crs::LonLat::new(point.x(), point.y()).map_err(|e| e.to_string())?;
+    Ok((point.x(), point.y(), shape, raw))
+}
+
+fn component_record(
+    f: &Feature,
+    props: &serde_json::Map<String, Value>,
+    crs: Crs,
+    classes: &HashMap<String, String>,
+    spatial: &crate::spatial::SpatialState,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<ComponentUpsert, String> {
+    let id = pick(props, &["id", "ObjID", "OBJID", "objid", "标识码"])
+        .ok_or("no component id (map a field to `id`)")?;
+    let parsed: ComponentId = id
+        .parse()
+        .map_err(|e: cityloop_geo::codes::CodeError| format!("component id {id}: {e}"))?;
+    let class_code = parsed.class_code().to_owned();
+    let class_name = classes
+        .get(&class_code)
+        .ok_or_else(|| format!("component {id}: no enabled component class {class_code}"))?;
+    let (lon, lat, geometry, raw) = point_of(f, crs)?;
+    let state_text =
+        pick(props, &["state", "ObjState", "OBJSTATE", "状态"]).unwrap_or_else(|| "intact".into());
+    let state = STATE_NAMES
+        .iter()
+        .find(|(zh, en)| *zh == state_text || *en == state_text)
+        .map(|(_, en)| (*en).to_owned())
+        .ok_or_else(|| {
+            format!("component {id}: unknown state `{state_text}` (完好/破损/丢失/占用/废弃)")
+        })?;
+    let date = |keys: &[&str]| {
+        pick(props, keys).and_then(|d| {
+            chrono::NaiveDate::parse_from_str(d.get(..10).unwrap_or(&d), "%Y-%m-%d").ok()
+        })
+    };
+    let known = [
+        "id",
+        "ObjID",
+        "OBJID",
+        "objid",
+        "标识码",
+        "state",
+        "ObjState",
+        "OBJSTATE",
+        "状态",
+        "name",
+        "ObjName",
+        "名称",
+        "DeptName1",
+        "DeptName2",
+        "DeptName3",
+        "dept_supervisor",
+        "dept_owner",
+        "dept_maintainer",
+        "ORDate",
+        "CHDate",
+        "initial_date",
+        "DataSource",
+        "data_source",
+        "Note",
+        "note",
+        "备注",
+        "BGID",
+    ];
+    let attributes: serde_json::Map<String, Value> = props
+        .iter()
+        .filter(|(k, _)| !known.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(ComponentUpsert {
+        id: parsed.to_string(),
+        class_code,
+        name: pick(props, &["name", "ObjName", "名称"]).unwrap_or_else(|| class_name.clone()),
+        grid_code: spatial.grid_at(lon, lat).map(|g| g.code.clone()),
+        state,
+        dept_supervisor: pick(props, &["dept_supervisor", "DeptName1", "DeptCode1"]),
+        dept_owner: pick(props, &["dept_owner", "DeptName2", "DeptCode2"]),
+        dept_maintainer: pick(props, &["dept_maintainer", "DeptName3", "DeptCode3"]),
+        lon,
+        lat,
+        geometry,
+        raw: raw.map(|r| json!(r)),
+        initial_date: date(&["initial_date", "ORDate"]),
+        change_date: date(&["change_date", "CHDate"]),
+        data_source: pick(props, &["data_source", "DataSource"]),
+        note: pick(props, &["note", "Note", "备注"]),
+        attributes: Value::Object(attributes),
+        now,
+    })
+}
+
+fn address_record(
+    f: &Feature,
+    props: &serde_json::Map<String, Value>,
+    crs: Crs,
+    spatial: &crate::spatial::SpatialState,
+    opts: &ImportOptions,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<AddressNew, String> {
+    let text = pick(props, &["text", "address", "地址", "名称", "name"])
+        .ok_or("no address text (map a field to `text`)")?;
+    let (lon, lat, _, _) = point_of(f, crs)?;
+    let parsed = cityloop_geo::address::parse(&text, &[]);
+    let grid = spatial.grid_at(lon, lat);
+    Ok(AddressNew {
+        normalized: parsed.normalized.clone(),
+        road: pick(props, &["road", "道路"]).unwrap_or(parsed.road),
+        number: pick(props, &["number", "门牌号"])
+            .and_then(|n| n.parse().ok())
+            .or(parsed.number.map(i64::from)),
+        text,
+        lon,
+        lat,
+        community_code: grid.map(|g| g.community_code.clone()),
+        grid_code: grid.map(|g| g.code.clone()),
+        source: opts.source.clone(),
+        now,
+    })
+}

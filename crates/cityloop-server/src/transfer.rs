@@ -1,0 +1,238 @@
+//! `cityloop import` and `cityloop export`: files in, files out, with a progress bar.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use cityloop_app::import::{ImportKind, ImportOptions};
+use cityloop_app::{Actor, Ctx};
+use cityloop_io::{
+    CsvGeometryColumns, CsvWriter, Feature, FeatureReader, GeoJsonWriter, ReadOptions,
+};
+use cityloop_server::config::Config;
+use cityloop_store::ComponentQuery;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Map, Value, json};
+
+use crate::{ImportArgs, load, open_app, system_actor};
+
+fn kind_of(what: &str) -> anyhow::Result<ImportKind> {
+    match what {
+        "grids" => Ok(ImportKind::Grids),
+        "components" => Ok(ImportKind::Components),
+        "addresses" => Ok(ImportKind::Addresses),
+        other => anyhow::bail!("`{other}`: import or export grids, components or addresses"),
+    }
+}
+
+pub async fn import(config: &Option<PathBuf>, args: ImportArgs) -> anyhow::Result<()> {
+    let kind = kind_of(&args.what)?;
+    let cfg: Config = load(config, crate::db_overrides(&args.db))?;
+    let encoding = match &args.encoding {
+        Some(label) => Some(
+            cityloop_io::encoding_from_label(label)
+                .ok_or_else(|| anyhow::anyhow!("--encoding: unknown encoding `{label}`"))?,
+        ),
+        None => None,
+    };
+    let opts = ReadOptions {
+        encoding,
+        csv_x: args.x.clone(),
+        csv_y: args.y.clone(),
+        csv_wkt: None,
+    };
+    let reader = FeatureReader::open(&args.file, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let declared = reader.declared_crs();
+    let total = reader.total_hint();
+    let crs = args
+        .crs
+        .as_deref()
+        .map(|c| {
+            c.parse()
+                .map_err(|e: cityloop_geo::crs::CrsError| anyhow::anyhow!("--crs: {e}"))
+        })
+        .transpose()?;
+    let field_map = args
+        .field_map
+        .as_deref()
+        .map(|m| m.parse().map_err(|e| anyhow::anyhow!("--map: {e}")))
+        .transpose()?;
+    let app = open_app(&cfg).await?;
+    let bar = match total {
+        Some(n) => ProgressBar::new(n as u64),
+        None => ProgressBar::new_spinner(),
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos}/{len} records [{elapsed_precise}] {per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let progress = |n: usize| bar.set_position(n as u64);
+    let source = args.file.display().to_string();
+    let result = app
+        .import_features(
+            &system_actor(),
+            kind,
+            reader,
+            &ImportOptions {
+                crs,
+                declared_crs: declared,
+                field_map,
+                skip_invalid: args.skip_invalid,
+                repair: args.repair,
+                source: source.clone(),
+                grid_code_digits: Some(args.grid_serial_digits),
+            },
+            &progress,
+            &Ctx::default(),
+        )
+        .await;
+    bar.finish_and_clear();
+    app.store().close().await;
+    let report = result.map_err(|e| match e {
+        cityloop_app::AppError::Invalid(f) => anyhow::anyhow!("{}", f.message),
+        other => anyhow::anyhow!("{other}"),
+    })?;
+    println!(
+        "{source}: read {}, imported {} ({} replaced), rejected {}",
+        report.read,
+        report.imported,
+        report.replaced,
+        report.rejected.len()
+    );
+    if !report.rejected.is_empty() {
+        let path = args
+            .reject_report
+            .unwrap_or_else(|| PathBuf::from(format!("{}.rejects.csv", args.file.display())));
+        write_rejects(&path, &report.rejected)?;
+        println!("rejected records written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn write_rejects(path: &Path, rejects: &[cityloop_app::import::Reject]) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_path(path).with_context(|| path.display().to_string())?;
+    w.write_record(["record", "reason"])?;
+    for r in rejects {
+        w.write_record([
+            r.index.map(|i| i.to_string()).unwrap_or_default(),
+            r.reason.clone(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn feature(index: usize, geometry: Option<geo_types::Geometry<f64>>, properties: Value) -> Feature {
+    Feature {
+        index,
+        geometry,
+        properties: match properties {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+    }
+}
+
+pub async fn export(
+    config: &Option<PathBuf>,
+    what: &str,
+    file: &Path,
+    db: &crate::DbFlags,
+) -> anyhow::Result<()> {
+    let kind = kind_of(what)?;
+    let cfg = load(config, crate::db_overrides(db))?;
+    let app = open_app(&cfg).await?;
+    let actor: Actor = system_actor();
+    let ctx = Ctx::default();
+    let mut features = Vec::new();
+    match kind {
+        ImportKind::Grids => {
+            for (i, g) in app
+                .grids_in(&actor, None, &ctx)
+                .await?
+                .into_iter()
+                .enumerate()
+            {
+                let geometry = cityloop_app::spatial::polygon_of(&g.geometry)?;
+                features.push(feature(
+                    i,
+                    Some(geometry.into()),
+                    json!({ "code": g.code, "community_code": g.community_code, "name": g.name, "area_m2": g.area_m2 }),
+                ));
+            }
+        }
+        ImportKind::Components => {
+            let mut after = None;
+            loop {
+                let page = app
+                    .list_components(
+                        &actor,
+                        &ComponentQuery {
+                            after_id: after.clone(),
+                            limit: 5000,
+                            ..Default::default()
+                        },
+                        &ctx,
+                    )
+                    .await?;
+                for c in &page {
+                    features.push(feature(
+                        features.len(),
+                        Some(geo_types::Point::new(c.lon, c.lat).into()),
+                        json!({
+                            "id": c.id, "class_code": c.class_code, "name": c.name, "grid_code": c.grid_code,
+                            "state": c.state, "dept_supervisor": c.dept_supervisor, "dept_owner": c.dept_owner,
+                            "dept_maintainer": c.dept_maintainer, "data_source": c.data_source, "note": c.note,
+                        }),
+                    ));
+                }
+                if page.len() < 5000 {
+                    break;
+                }
+                after = page.last().map(|c| c.id.clone());
+            }
+        }
+        ImportKind::Addresses => {
+            let s = app.spatial();
+            for (i, a) in s.addresses.iter().enumerate() {
+                features.push(feature(
+                    i,
+                    Some(geo_types::Point::new(a.lon, a.lat).into()),
+                    json!({ "text": a.text, "road": a.road, "number": a.number, "community_code": a.community_code }),
+                ));
+            }
+        }
+    }
+    app.store().close().await;
+    let out = std::fs::File::create(file).with_context(|| file.display().to_string())?;
+    let out = std::io::BufWriter::new(out);
+    let lower = file.display().to_string().to_lowercase();
+    if lower.ends_with(".csv") {
+        let columns: Vec<String> = features
+            .first()
+            .map(|f| f.properties.keys().cloned().collect())
+            .unwrap_or_default();
+        let geometry = if kind == ImportKind::Grids {
+            CsvGeometryColumns::Wkt {
+                column: "wkt".into(),
+            }
+        } else {
+            CsvGeometryColumns::LonLat {
+                lon: "lon".into(),
+                lat: "lat".into(),
+            }
+        };
+        let mut w = CsvWriter::new(out, columns, geometry).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for f in &features {
+            w.write(f).map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        w.finish().map_err(|e| anyhow::anyhow!("{e}"))?;
+    } else {
+        let mut w = GeoJsonWriter::new(out);
+        for f in &features {
+            w.write(f).map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        w.finish().map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    println!("{} {what} written to {}", features.len(), file.display());
+    Ok(())
+}
