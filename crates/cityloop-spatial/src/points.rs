@@ -28,8 +28,8 @@
 //!
 //! The bulk structure is immutable and shared behind an `Arc`. `upsert` and
 //! `remove` touch only a small overlay (an R-tree of new positions and a set
-//! of removed ids), so cloning an index is cheap: copy, apply the change,
-//! and swap the new index in (arc-swap). [`PointIndex::rebuilt`] folds the
+//! of removed ids), so cloning an index copies only the overlay: clone,
+//! apply the change, and swap the new index in (arc-swap). [`PointIndex::rebuilt`] folds the
 //! overlay into a fresh bulk structure; do it in the background once
 //! [`PointIndex::pending_changes`] grows into the thousands.
 

@@ -18,6 +18,16 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// A server with the demo organisation and rules, plus a small generated city.
+    pub async fn start_with_city(db: TestDb) -> TestApp {
+        let app = TestApp::start(db).await;
+        let mut spec = cityloop_synth::CitySpec::county_town();
+        spec.grids_target = 300;
+        spec.components.multiplier = 0.2;
+        app.app.seed_demo_city(&spec).await.expect("seed city");
+        app
+    }
+
     pub async fn start(db: TestDb) -> TestApp {
         let mut cfg = Config::default();
         cfg.server.listen = "127.0.0.1:0".into();
@@ -105,6 +115,34 @@ pub async fn json_of(r: Response) -> (StatusCode, Value) {
         serde_json::from_str(&text).unwrap()
     };
     (status, value)
+}
+
+/// Like `engines!`, with the small generated city seeded.
+#[macro_export]
+macro_rules! engines_with_city {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let app = $crate::helpers::TestApp::start_with_city(cityloop_store_tests::TestDb::sqlite()).await;
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(db) = cityloop_store_tests::TestDb::postgres().await else { return };
+                    let app = $crate::helpers::TestApp::start_with_city(db).await;
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
 }
 
 /// Runs each test body against a fresh server on each engine.

@@ -9,6 +9,7 @@
 mod helpers;
 
 mod auth;
+mod basedata;
 mod cli;
 mod errors;
 mod org;

@@ -1,0 +1,463 @@
+use cityloop_app::{Actor, Ctx};
+use cityloop_geo::crs::{Crs, LonLat};
+use geo::Centroid;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, json_of};
+
+crate::engines_with_city!(
+    geocoding_locates_points,
+    components_keep_their_history,
+    grids_come_by_viewport,
+    addresses_geocode_both_ways,
+    imports_are_all_or_nothing,
+);
+
+/// Centroids of a few grids, with their codes.
+async fn sample_grids(app: &TestApp, n: usize) -> Vec<(String, f64, f64)> {
+    let grids = app
+        .app
+        .grids_in(&Actor::System("test".into()), None, &Ctx::default())
+        .await
+        .unwrap();
+    assert!(grids.len() >= 250, "{} grids", grids.len());
+    grids
+        .iter()
+        .step_by(grids.len() / n)
+        .map(|g| {
+            let p = cityloop_app::spatial::polygon_of(&g.geometry).unwrap();
+            let c = p.centroid().unwrap();
+            (g.code.clone(), c.x(), c.y())
+        })
+        .collect()
+}
+
+async fn geocoding_locates_points(app: &TestApp) {
+    let c = app.login("acceptor1").await;
+    let geocode = |body: Value| {
+        let c = c.clone();
+        let url = app.url("/api/v1/geocode");
+        async move { json_of(c.post(url).json(&body).send().await.unwrap()).await }
+    };
+    for (code, lon, lat) in sample_grids(app, 10).await {
+        let (status, loc) = geocode(json!({"lon": lon, "lat": lat, "k": 3})).await;
+        assert_eq!(status, StatusCode::OK, "{loc}");
+        assert_eq!(loc["grid"], code);
+        assert_eq!(loc["community"]["code"].as_str(), code.get(..12));
+        assert_eq!(loc["street"]["code"].as_str(), code.get(..9));
+        assert_eq!(loc["district"]["name"], "临江区");
+        assert!(
+            !loc["responsibility_grids"].as_array().unwrap().is_empty(),
+            "{loc}"
+        );
+        let d: Vec<f64> = loc["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["distance_m"].as_f64().unwrap())
+            .collect();
+        assert!(d.windows(2).all(|w| w[0] <= w[1]), "nearest first: {d:?}");
+        assert!(d.iter().all(|m| *m <= 200.0));
+
+        // The same place sent from an Amap phone (GCJ-02) lands in the same grid.
+        let (x, y) =
+            cityloop_geo::crs::from_storage(Crs::Gcj02, LonLat::new(lon, lat).unwrap()).unwrap();
+        let (_, loc2) = geocode(json!({"lon": x, "lat": y, "crs": "gcj02", "k": 0})).await;
+        assert_eq!(loc2["grid"], code);
+        assert!((loc2["lon"].as_f64().unwrap() - lon).abs() < 1e-7);
+        assert_eq!(loc2["raw"]["crs"], "gcj02");
+    }
+    // Inspectors on duty: the street's inspector.
+    let (code, lon, lat) = sample_grids(app, 3).await.remove(0);
+    let (_, loc) = geocode(json!({"lon": lon, "lat": lat})).await;
+    let street = &code[6..9];
+    let inspector = app
+        .user_id(&format!("inspector{}", street.trim_start_matches('0')))
+        .await;
+    assert!(
+        loc["inspector_ids"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(inspector)),
+        "{loc}"
+    );
+    // Component class filter.
+    let (_, only) =
+        geocode(json!({"lon": lon, "lat": lat, "k": 5, "radius_m": 500, "classes": ["0118"]}))
+            .await;
+    assert!(
+        only["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["class_code"] == "0118")
+    );
+
+    for (body, field) in [
+        (json!({"lon": 121.9, "lat": 31.2}), "lon"),
+        (json!({"lon": 120.17, "lat": 95.0}), "lat"),
+        (
+            json!({"lon": 120.17, "lat": 30.27, "crs": "EPSG:9999"}),
+            "crs",
+        ),
+        (json!({"lat": 30.27}), "lon"),
+    ] {
+        let (status, e) = geocode(body).await;
+        assert_eq!(
+            (status, e["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{e}"
+        );
+    }
+    let (status, batch) =
+        geocode(json!({"points": [{"lon": lon, "lat": lat}, {"lon": 0.0, "lat": 0.0}]})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(batch[0]["grid"], code);
+    assert_eq!(batch[1]["error"]["field"], "lon");
+}
+
+async fn components_keep_their_history(app: &TestApp) {
+    let (_, lon, lat) = sample_grids(app, 5).await.remove(2);
+    let h = app.login("handler1").await;
+    let body = json!({"class_code": "0118", "lon": lon, "lat": lat, "dept_owner": "GD", "attributes": {"灯型": "LED"}});
+    assert_eq!(
+        h.post(app.url("/api/v1/components"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let sys = app.login("sysadmin").await;
+    let (status, created) = json_of(
+        sys.post(app.url("/api/v1/components"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("3301880118") && id.len() == 16, "{id}");
+    assert_eq!(created["name"], "路灯");
+    assert!(created["grid_code"].as_str().is_some());
+    let changed = json!({"class_code": "0118", "lon": lon, "lat": lat, "state": "damaged", "version": 1, "note": "灯杆倾斜"});
+    let (status, after) = json_of(
+        sys.put(app.url(&format!("/api/v1/components/{id}")))
+            .json(&changed)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, after["state"].as_str(), after["version"].as_i64()),
+        (StatusCode::OK, Some("damaged"), Some(2))
+    );
+    let (status, stale) = json_of(
+        sys.put(app.url(&format!("/api/v1/components/{id}")))
+            .json(&changed)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, stale["code"].as_str()),
+        (StatusCode::CONFLICT, Some("version_conflict"))
+    );
+    let (_, full) = json_of(
+        h.get(app.url(&format!("/api/v1/components/{id}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let history = full["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2, "created and changed, nothing overwritten");
+    assert_eq!(history[1]["before"]["state"], "intact");
+    assert_eq!(history[1]["after"]["state"], "damaged");
+    // The new component is found by geocoding at once.
+    let (_, loc) = json_of(
+        h.post(app.url("/api/v1/geocode"))
+            .json(&json!({"lon": lon, "lat": lat, "k": 1, "classes": ["0118"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(loc["components"][0]["id"], id.as_str());
+    for (bad, field) in [
+        (
+            json!({"class_code": "0999", "lon": lon, "lat": lat}),
+            "class_code",
+        ),
+        (
+            json!({"class_code": "0118", "lon": lon, "lat": lat, "state": "gone"}),
+            "state",
+        ),
+        (
+            json!({"class_code": "0118", "lon": 100.0, "lat": lat}),
+            "lon",
+        ),
+        (
+            json!({"id": "3301880101000001", "class_code": "0118", "lon": lon, "lat": lat}),
+            "id",
+        ),
+    ] {
+        let (status, e) = json_of(
+            sys.post(app.url("/api/v1/components"))
+                .json(&bad)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, e["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{e}"
+        );
+    }
+}
+
+async fn grids_come_by_viewport(app: &TestApp) {
+    let (_, lon, lat) = sample_grids(app, 5).await.remove(1);
+    let c = app.login("leader1").await;
+    let bbox = format!(
+        "{},{},{},{}",
+        lon - 0.005,
+        lat - 0.005,
+        lon + 0.005,
+        lat + 0.005
+    );
+    let (status, full) = json_of(
+        c.get(app.url(&format!("/api/v1/grids?bbox={bbox}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let features = full["features"].as_array().unwrap();
+    assert!(
+        !features.is_empty() && features.len() < 300,
+        "{}",
+        features.len()
+    );
+    let (_, simple) = json_of(
+        c.get(app.url(&format!("/api/v1/grids?bbox={bbox}&zoom=12")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let vertices = |v: &Value| -> usize {
+        v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["geometry"]["coordinates"][0].as_array().unwrap().len())
+            .sum()
+    };
+    assert!(vertices(&simple) <= vertices(&full));
+    let (status, e) = json_of(
+        c.get(app.url("/api/v1/grids?bbox=110,20,125,35"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, e["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("bbox"))
+    );
+    let code = features[0]["properties"]["code"].as_str().unwrap();
+    let (status, g) = json_of(
+        c.get(app.url(&format!("/api/v1/grids/{code}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, g["geometry"]["type"].as_str()),
+        (StatusCode::OK, Some("Polygon"))
+    );
+    let area = g["area_m2"].as_f64().unwrap();
+    assert!((3_000.0..40_000.0).contains(&area), "{area}");
+}
+
+async fn addresses_geocode_both_ways(app: &TestApp) {
+    let s = app.app.spatial();
+    let a = s.addresses.get(s.addresses.len() / 2).unwrap().clone();
+    let c = app.login("acceptor2").await;
+    let q = |text: String| {
+        let c = c.clone();
+        let url = app.url("/api/v1/addresses/search");
+        async move { json_of(c.get(url).query(&[("q", text)]).send().await.unwrap()).await }
+    };
+    let (status, found) = q(a.text.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            found[0]["address"]["id"].as_i64(),
+            found[0]["score"].as_f64()
+        ),
+        (Some(a.id), Some(1.0))
+    );
+    // Full-width digits and Chinese numerals normalise to the same address.
+    let number = a.number.unwrap();
+    let fancy = a.text.replace(
+        &format!("{number}号"),
+        &format!(
+            "{}号",
+            number
+                .to_string()
+                .chars()
+                .map(|d| char::from_u32(d as u32 + 0xFEE0).unwrap())
+                .collect::<String>()
+        ),
+    );
+    let (_, found) = q(fancy).await;
+    assert_eq!(found[0]["address"]["id"].as_i64(), Some(a.id));
+    // A number that does not exist finds the same road's neighbours, with a lower score.
+    let (_, near) = q(format!("{}{}号", a.road, number + 1000)).await;
+    assert!(near[0]["score"].as_f64().unwrap() < 1.0);
+    assert_eq!(near[0]["address"]["road"], a.road.as_str());
+    let (status, rev) = json_of(
+        c.get(app.url("/api/v1/addresses/reverse"))
+            .query(&[("lon", a.lon.to_string()), ("lat", a.lat.to_string())])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(rev["address"]["id"].as_i64(), Some(a.id));
+    let (status, _) = q(" ".into()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn imports_are_all_or_nothing(app: &TestApp) {
+    use cityloop_app::import::{ImportKind, ImportOptions};
+    let actor = Actor::System("test".into());
+    let ctx = Ctx::default();
+    let grids = app.app.grids_in(&actor, None, &ctx).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut features: Vec<Value> = grids
+        .iter()
+        .take(20)
+        .map(|g| {
+            json!({"type": "Feature", "properties": {"BGID": g.code, "BGNAME": "网格"},
+                   "geometry": serde_json::from_str::<Value>(&g.geometry).unwrap()})
+        })
+        .collect();
+    let write = |name: &str, features: &[Value]| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            json!({"type": "FeatureCollection", "features": features}).to_string(),
+        )
+        .unwrap();
+        path
+    };
+    let opts = |skip: bool| ImportOptions {
+        field_map: Some("code=BGID,name=BGNAME".parse().unwrap()),
+        skip_invalid: skip,
+        source: "grids.geojson".into(),
+        ..Default::default()
+    };
+    let read =
+        |p: &std::path::Path| cityloop_io::FeatureReader::open(p, &Default::default()).unwrap();
+    let good = write("good.geojson", &features);
+    let report = app
+        .app
+        .import_features(
+            &actor,
+            ImportKind::Grids,
+            read(&good),
+            &opts(false),
+            &|_| {},
+            &ctx,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.read, report.imported, report.replaced),
+        (20, 20, 20)
+    );
+    let renamed = app
+        .app
+        .get_grid(&actor, grids[0].code.as_str(), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(
+        (renamed.name.as_deref(), renamed.version),
+        (Some("网格"), 2)
+    );
+
+    // A bow-tie polygon and an unknown community: all or nothing names the record…
+    features.push(json!({"type": "Feature", "properties": {"BGID": "33018800100199"},
+        "geometry": {"type": "Polygon", "coordinates": [[[120.1, 30.2], [120.101, 30.201], [120.101, 30.2], [120.1, 30.201], [120.1, 30.2]]]}}));
+    features.push(
+        json!({"type": "Feature", "properties": {"BGID": "33018899900101"},
+        "geometry": serde_json::from_str::<Value>(&grids[1].geometry).unwrap()}),
+    );
+    let bad = write("bad.geojson", &features);
+    let before = app
+        .app
+        .get_grid(&actor, grids[0].code.as_str(), &ctx)
+        .await
+        .unwrap();
+    let err = app
+        .app
+        .import_features(
+            &actor,
+            ImportKind::Grids,
+            read(&bad),
+            &opts(false),
+            &|_| {},
+            &ctx,
+        )
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("record 20") && message.contains("intersects itself"),
+        "{message}"
+    );
+    assert_eq!(
+        app.app
+            .get_grid(&actor, grids[0].code.as_str(), &ctx)
+            .await
+            .unwrap(),
+        before,
+        "nothing written"
+    );
+    // …and --skip-invalid imports the rest and reports both.
+    let report = app
+        .app
+        .import_features(
+            &actor,
+            ImportKind::Grids,
+            read(&bad),
+            &opts(true),
+            &|_| {},
+            &ctx,
+        )
+        .await
+        .unwrap();
+    assert_eq!((report.imported, report.rejected.len()), (20, 2));
+    assert!(
+        report.rejected[1]
+            .reason
+            .contains("community 330188999001 does not exist"),
+        "{:?}",
+        report.rejected
+    );
+    assert!(grids.iter().all(|g| g.geometry.contains("coordinates")));
+}
