@@ -66,7 +66,11 @@ pub struct ImportReport {
     pub imported: usize,
     pub replaced: usize,
     pub rejected: Vec<Reject>,
+    /// Overlaps and gaps between grids of a community (domain rule: warnings, not errors).
     pub warnings: Vec<String>,
+    /// Communities that received grids.
+    #[serde(skip)]
+    pub communities: std::collections::BTreeSet<String>,
 }
 
 const STATE_NAMES: [(&str, &str); 5] = [
@@ -212,6 +216,11 @@ impl App {
         )
         .await?;
         progress(report.read);
+        if kind == ImportKind::Grids {
+            report
+                .warnings
+                .extend(topology_warnings(tx.as_mut(), &report.communities).await?);
+        }
         self.bump_spatial_revision(tx.as_mut()).await?;
         self.audit(
             tx.as_mut(),
@@ -247,6 +256,9 @@ impl App {
                 }
             }
             report.imported += grids.len();
+            report
+                .communities
+                .extend(grids.iter().map(|g| g.community_code.clone()));
             tx.upsert_grids(grids).await?;
             grids.clear();
         }
@@ -500,4 +512,66 @@ fn address_record(
         source: opts.source.clone(),
         now,
     })
+}
+
+/// Overlaps between grids and gaps inside each community, as warnings. Unit grids should tile a
+/// community without gaps or overlaps (GB/T 30428.1), but real surveys have slivers, and the centre
+/// decides what to fix.
+async fn topology_warnings(
+    tx: &mut dyn Tx,
+    communities: &std::collections::BTreeSet<String>,
+) -> AppResult<Vec<String>> {
+    use geo::{Area, Intersects};
+    let mut out = Vec::new();
+    let all = tx.list_grids(None).await?;
+    for community in communities {
+        let mut polys = Vec::new();
+        for g in all.iter().filter(|g| &g.community_code == community) {
+            polys.push((
+                g.code.clone(),
+                g.bbox,
+                crate::spatial::polygon_of(&g.geometry)?,
+            ));
+        }
+        for (i, (a_code, a_box, a)) in polys.iter().enumerate() {
+            for (b_code, b_box, b) in polys.iter().skip(i + 1) {
+                let boxes_meet = a_box[0] <= b_box[2]
+                    && b_box[0] <= a_box[2]
+                    && a_box[1] <= b_box[3]
+                    && b_box[1] <= a_box[3];
+                if boxes_meet && a.intersects(b) {
+                    let overlap = cityloop_geo::validate::overlap_area_m2(a, b);
+                    if overlap > 1.0 {
+                        out.push(format!(
+                            "grid {a_code} overlaps grid {b_code} by {overlap:.0} m²"
+                        ));
+                    }
+                }
+            }
+        }
+        let union = geo::unary_union(polys.iter().map(|(_, _, p)| p));
+        for part in &union.0 {
+            for hole in part.interiors() {
+                let hole = geo_types::Polygon::new(hole.clone(), vec![]);
+                let area = cityloop_geo::validate::area_m2(&hole);
+                if area > 1.0 {
+                    let at = hole
+                        .centroid()
+                        .map(|c| format!(" near {:.6},{:.6}", c.x(), c.y()))
+                        .unwrap_or_default();
+                    out.push(format!(
+                        "community {community} has a gap of {area:.0} m² between its grids{at}"
+                    ));
+                }
+            }
+            let _ = part.unsigned_area();
+        }
+        if union.0.len() > 1 {
+            out.push(format!(
+                "the grids of community {community} form {} separate pieces",
+                union.0.len()
+            ));
+        }
+    }
+    Ok(out)
 }

@@ -29,12 +29,14 @@ pub struct Running {
     pub app: Arc<App>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    follower: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
     /// Stops accepting, lets requests in flight finish, and closes the database.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());
+        self.follower.abort();
         self.task.await.context("server task")?.context("server")?;
         self.app.store().close().await;
         Ok(())
@@ -50,6 +52,20 @@ pub async fn start(cfg: &Config, app: Arc<App>) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let router = cityloop_http::router(app.clone(), cfg.http_config());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    // Other instances on the same PostgreSQL database change base data too; follow their revision.
+    let follower = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = app.refresh_spatial_if_changed().await {
+                    tracing::warn!(error = %e, "could not refresh the spatial index");
+                }
+            }
+        })
+    };
     let task = tokio::spawn(async move {
         axum::serve(
             listener,
@@ -65,5 +81,6 @@ pub async fn start(cfg: &Config, app: Arc<App>) -> anyhow::Result<Running> {
         app,
         shutdown: tx,
         task,
+        follower,
     })
 }

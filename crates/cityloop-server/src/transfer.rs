@@ -98,6 +98,9 @@ pub async fn import(config: &Option<PathBuf>, args: ImportArgs) -> anyhow::Resul
         report.replaced,
         report.rejected.len()
     );
+    for w in &report.warnings {
+        println!("warning: {w}");
+    }
     if !report.rejected.is_empty() {
         let path = args
             .reject_report

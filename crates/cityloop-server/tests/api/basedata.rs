@@ -460,4 +460,98 @@ async fn imports_are_all_or_nothing(app: &TestApp) {
         report.rejected
     );
     assert!(grids.iter().all(|g| g.geometry.contains("coordinates")));
+
+    // A grid drawn over its neighbours is imported but reported.
+    let mut shifted: Value = serde_json::from_str(&grids[0].geometry).unwrap();
+    for p in shifted["coordinates"][0].as_array_mut().unwrap() {
+        p[0] = json!(p[0].as_f64().unwrap() + 0.0003);
+    }
+    let code = format!("{}98", &grids[0].code[..12]);
+    let extra = write(
+        "extra.geojson",
+        &[json!({"type": "Feature", "properties": {"BGID": code}, "geometry": shifted})],
+    );
+    let report = app
+        .app
+        .import_features(
+            &actor,
+            ImportKind::Grids,
+            read(&extra),
+            &opts(false),
+            &|_| {},
+            &ctx,
+        )
+        .await
+        .unwrap();
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains(&code) && w.contains("overlaps")),
+        "{:?}",
+        report.warnings
+    );
+
+    // Components round-trip through CSV.
+    let comps = app
+        .app
+        .list_components(
+            &actor,
+            &cityloop_store::ComponentQuery {
+                limit: 50,
+                ..Default::default()
+            },
+            &ctx,
+        )
+        .await
+        .unwrap();
+    let csv_path = dir.path().join("components.csv");
+    {
+        let file = std::fs::File::create(&csv_path).unwrap();
+        let mut w = cityloop_io::CsvWriter::new(
+            file,
+            vec!["id".into(), "state".into(), "name".into()],
+            cityloop_io::CsvGeometryColumns::LonLat {
+                lon: "lon".into(),
+                lat: "lat".into(),
+            },
+        )
+        .unwrap();
+        for (i, c) in comps.iter().enumerate() {
+            let f = cityloop_io::Feature {
+                index: i,
+                geometry: Some(geo_types::Point::new(c.lon, c.lat).into()),
+                properties: json!({"id": c.id, "state": "破损", "name": c.name})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            };
+            w.write(&f).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    let report = app
+        .app
+        .import_features(
+            &actor,
+            ImportKind::Components,
+            read(&csv_path),
+            &ImportOptions::default(),
+            &|_| {},
+            &ctx,
+        )
+        .await
+        .unwrap();
+    assert_eq!((report.imported, report.replaced), (50, 50));
+    let (after, history) = app
+        .app
+        .get_component(&actor, &comps[0].id, &ctx)
+        .await
+        .unwrap();
+    assert_eq!(
+        (after.state.as_str(), after.grid_code.clone()),
+        ("damaged", comps[0].grid_code.clone())
+    );
+    assert!((after.lon - comps[0].lon).abs() < 1e-9);
+    assert_eq!(history.last().map(|h| h.action.as_str()), Some("import"));
 }
