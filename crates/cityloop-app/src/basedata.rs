@@ -152,7 +152,9 @@ impl App {
         tx: &mut dyn cityloop_store::Tx,
     ) -> AppResult<()> {
         let now = self.now();
-        tx.set_meta(META_REVISION, &now.to_rfc3339(), now).await?;
+        // Random, not the time: two writes in one clock tick must still differ.
+        tx.set_meta(META_REVISION, &crate::secret::new_token(""), now)
+            .await?;
         Ok(())
     }
 

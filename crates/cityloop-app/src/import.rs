@@ -65,6 +65,8 @@ pub struct ImportReport {
     pub read: usize,
     pub imported: usize,
     pub replaced: usize,
+    /// Records identical to what is stored, left untouched.
+    pub unchanged: usize,
     pub rejected: Vec<Reject>,
     /// Overlaps and gaps between grids of a community (domain rule: warnings, not errors).
     pub warnings: Vec<String>,
@@ -270,28 +272,41 @@ impl App {
                 .into_iter()
                 .map(|c| (c.id.clone(), c))
                 .collect();
-            tx.upsert_components(components).await?;
+            // Re-importing the same survey must not rewrite every row or bloat the history: only new
+            // and changed components are written, and only changes are recorded.
+            let (changed, fresh): (Vec<&ComponentUpsert>, Vec<&ComponentUpsert>) =
+                components.iter().partition(|c| before.contains_key(&c.id));
+            let changed: Vec<&ComponentUpsert> = changed
+                .into_iter()
+                .filter(|c| before.get(&c.id).is_some_and(|b| differs(b, c)))
+                .collect();
+            report.unchanged += components.len() - fresh.len() - changed.len();
+            let write: Vec<ComponentUpsert> = fresh
+                .iter()
+                .chain(changed.iter())
+                .map(|c| (*c).clone())
+                .collect();
+            tx.upsert_components(&write).await?;
             let now = self.now();
-            let mut history = Vec::new();
-            for c in components.iter() {
-                if let Some(b) = before.get(&c.id) {
-                    report.replaced += 1;
-                    history.push(ComponentChange {
-                        component_id: c.id.clone(),
-                        version: b.version + 1,
-                        at: now,
-                        actor: actor.name(),
-                        action: "import".into(),
-                        before: Some(json!(b)),
-                        after: json!({
-                            "class_code": c.class_code, "name": c.name, "grid_code": c.grid_code, "state": c.state,
-                            "lon": c.lon, "lat": c.lat, "dept_owner": c.dept_owner, "attributes": c.attributes,
-                        }),
-                    });
-                }
-            }
+            let history: Vec<ComponentChange> = changed
+                .iter()
+                .filter_map(|c| before.get(&c.id).map(|b| (b, c)))
+                .map(|(b, c)| ComponentChange {
+                    component_id: c.id.clone(),
+                    version: b.version + 1,
+                    at: now,
+                    actor: actor.name(),
+                    action: "import".into(),
+                    before: Some(json!(b)),
+                    after: json!({
+                        "class_code": c.class_code, "name": c.name, "grid_code": c.grid_code, "state": c.state,
+                        "lon": c.lon, "lat": c.lat, "dept_owner": c.dept_owner, "attributes": c.attributes,
+                    }),
+                })
+                .collect();
             tx.append_component_history(&history).await?;
-            report.imported += components.len();
+            report.replaced += changed.len();
+            report.imported += write.len();
             components.clear();
         }
         if !addresses.is_empty() {
@@ -574,4 +589,23 @@ async fn topology_warnings(
         }
     }
     Ok(out)
+}
+
+/// Whether an imported component differs from the stored one in anything it carries.
+fn differs(b: &cityloop_store::ComponentRecord, c: &ComponentUpsert) -> bool {
+    b.class_code != c.class_code
+        || b.name != c.name
+        || b.grid_code != c.grid_code
+        || b.state != c.state
+        || b.dept_supervisor != c.dept_supervisor
+        || b.dept_owner != c.dept_owner
+        || b.dept_maintainer != c.dept_maintainer
+        || (b.lon - c.lon).abs() > 1e-9
+        || (b.lat - c.lat).abs() > 1e-9
+        || b.geometry != c.geometry
+        || (c.initial_date.is_some() && b.initial_date != c.initial_date)
+        || (c.change_date.is_some() && b.change_date != c.change_date)
+        || b.data_source != c.data_source
+        || b.note != c.note
+        || b.attributes != c.attributes
 }

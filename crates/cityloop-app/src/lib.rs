@@ -146,6 +146,8 @@ pub struct App {
     spatial: RwLock<Arc<spatial::SpatialState>>,
     /// The database's `spatial.revision` the spatial state was built at.
     spatial_revision: Mutex<Option<String>>,
+    /// The database's `calendar.revision` the calendar was loaded at.
+    calendar_revision: Mutex<Option<String>>,
 }
 
 impl App {
@@ -161,6 +163,7 @@ impl App {
             calendar: RwLock::new(Arc::new(calendar)),
             spatial: RwLock::new(Arc::new(spatial::SpatialState::empty()?)),
             spatial_revision: Mutex::new(None),
+            calendar_revision: Mutex::new(None),
         })
     }
 

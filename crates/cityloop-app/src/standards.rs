@@ -25,6 +25,8 @@ use crate::{Actor, App, AppError, AppResult, Ctx, Obj};
 const META_TAXONOMY: &str = "builtin.taxonomy";
 const META_CALENDAR: &str = "builtin.calendar";
 const META_SCHEDULE: &str = "calendar.schedule";
+/// Moves on every calendar edit, so that other instances reload.
+const META_CALENDAR_REVISION: &str = "calendar.revision";
 
 /// A rule set with its content decoded.
 #[derive(Debug, Clone, Serialize)]
@@ -136,9 +138,32 @@ impl App {
 
     async fn reload_calendar(&self) -> AppResult<()> {
         let mut tx = self.store.read().await?;
+        let revision = tx.get_meta(META_CALENDAR_REVISION).await?;
         let cal = load_calendar(tx.as_mut()).await?;
         *self.calendar.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(cal);
+        *self
+            .calendar_revision
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = revision;
         Ok(())
+    }
+
+    /// Reloads the working calendar when another instance changed it.
+    pub async fn refresh_calendar_if_changed(&self) -> AppResult<bool> {
+        let current = {
+            let mut tx = self.store.read().await?;
+            tx.get_meta(META_CALENDAR_REVISION).await?
+        };
+        let known = self
+            .calendar_revision
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if current != known {
+            self.reload_calendar().await?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// The working calendar in use.
@@ -1085,6 +1110,9 @@ impl App {
         // Refuse a change that leaves an unusable calendar (a year without rules between loaded years,
         // an adjusted working day on a weekday…).
         load_calendar(tx.as_mut()).await?;
+        // Random, not the time: two edits in one clock tick must still differ.
+        tx.set_meta(META_CALENDAR_REVISION, &crate::secret::new_token(""), now)
+            .await?;
         self.audit(
             tx.as_mut(),
             actor,

@@ -52,7 +52,8 @@ pub async fn start(cfg: &Config, app: Arc<App>) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let router = cityloop_http::router(app.clone(), cfg.http_config());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    // Other instances on the same PostgreSQL database change base data too; follow their revision.
+    // Other instances on the same PostgreSQL database change base data and the calendar too; follow
+    // their revision stamps.
     let follower = {
         let app = app.clone();
         tokio::spawn(async move {
@@ -62,6 +63,9 @@ pub async fn start(cfg: &Config, app: Arc<App>) -> anyhow::Result<Running> {
                 tick.tick().await;
                 if let Err(e) = app.refresh_spatial_if_changed().await {
                     tracing::warn!(error = %e, "could not refresh the spatial index");
+                }
+                if let Err(e) = app.refresh_calendar_if_changed().await {
+                    tracing::warn!(error = %e, "could not refresh the working calendar");
                 }
             }
         })

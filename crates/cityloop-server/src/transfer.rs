@@ -92,10 +92,11 @@ pub async fn import(config: &Option<PathBuf>, args: ImportArgs) -> anyhow::Resul
         other => anyhow::anyhow!("{other}"),
     })?;
     println!(
-        "{source}: read {}, imported {} ({} replaced), rejected {}",
+        "{source}: read {}, imported {} ({} replaced), unchanged {}, rejected {}",
         report.read,
         report.imported,
         report.replaced,
+        report.unchanged,
         report.rejected.len()
     );
     for w in &report.warnings {

@@ -618,3 +618,72 @@ async fn calendar_is_editable_and_drives_deadlines(app: &TestApp) {
         "2027-01-04T01:00:00Z"
     );
 }
+
+mod instances {
+    use std::sync::Arc;
+
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use cityloop_app::{Actor, Ctx, ManualClock};
+    use cityloop_domain::calendar::{DayKind, DayRule};
+    use cityloop_server::config::Config;
+    use cityloop_store_tests::TestDb;
+
+    /// Two servers on one database: a change made through one is picked up by the other.
+    async fn follow(db: TestDb) {
+        let mut cfg = Config::default();
+        cfg.database.url = db.url().to_owned();
+        cfg.database.allow_unsafe_durability = true;
+        cfg.auth.argon2_memory_kib = 1024;
+        cfg.auth.argon2_iterations = 1;
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap(),
+        ));
+        let a = cityloop_server::open_app(&cfg, clock.clone())
+            .await
+            .unwrap();
+        let b = cityloop_server::open_app(&cfg, clock).await.unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 3, 6).unwrap();
+        assert!(b.calendar().is_working_day(day));
+        assert!(
+            !b.refresh_calendar_if_changed().await.unwrap(),
+            "nothing changed yet"
+        );
+        a.set_calendar_days(
+            &Actor::System("test".into()),
+            vec![DayRule {
+                date: day,
+                kind: DayKind::Holiday,
+                festival: "城市假日".into(),
+            }],
+            &Ctx::default(),
+        )
+        .await
+        .unwrap();
+        assert!(b.refresh_calendar_if_changed().await.unwrap());
+        assert!(!b.calendar().is_working_day(day));
+
+        a.seed_demo().await.unwrap();
+        let mut spec = cityloop_synth::CitySpec::county_town();
+        spec.grids_target = 200;
+        spec.components.multiplier = 0.05;
+        a.seed_demo_city(&spec).await.unwrap();
+        assert!(b.spatial().grids.is_empty());
+        assert!(b.refresh_spatial_if_changed().await.unwrap());
+        assert_eq!(b.spatial().grids.len(), a.spatial().grids.len());
+        a.store().close().await;
+        b.store().close().await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_instances_follow_each_other() {
+        follow(TestDb::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn postgres_instances_follow_each_other() {
+        if let Some(db) = TestDb::postgres().await {
+            follow(db).await;
+        }
+    }
+}
