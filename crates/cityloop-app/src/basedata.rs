@@ -724,3 +724,107 @@ impl App {
         Ok(after)
     }
 }
+
+impl App {
+    /// Creates or replaces a responsibility grid: unit grids of one street patrolled by the given
+    /// inspectors.
+    pub async fn put_responsibility_grid(
+        &self,
+        actor: &Actor,
+        r: ResponsibilityGrid,
+        ctx: &Ctx,
+    ) -> AppResult<ResponsibilityGrid> {
+        self.authorize(
+            actor,
+            Action::BaseDataWrite,
+            &Target::Collection,
+            Obj::new("responsibility_grid", &r.code),
+            ctx,
+        )
+        .await?;
+        let code = r.code.trim().to_owned();
+        if code.is_empty()
+            || code.len() > 32
+            || !code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(FieldError::new("code", "1 to 32 letters, digits, - or _").into());
+        }
+        let name = crate::org::clean_name("name", &r.name, 64)?;
+        let street = cityloop_domain::AreaCode::parse(&r.street_code)
+            .map_err(|e| FieldError::new("street_code", e.message))?;
+        if street.level() != cityloop_domain::AreaLevel::Street {
+            return Err(FieldError::new(
+                "street_code",
+                "a responsibility grid belongs to a street (9 digits)",
+            )
+            .into());
+        }
+        if r.grid_codes.is_empty() {
+            return Err(FieldError::new("grid_codes", "at least one unit grid").into());
+        }
+        let mut tx = self.store.write().await?;
+        if tx.get_area(street.as_str()).await?.is_none() {
+            return Err(FieldError::new("street_code", format!("no street {street}")).into());
+        }
+        for g in &r.grid_codes {
+            if !g.starts_with(street.as_str()) {
+                return Err(FieldError::new(
+                    "grid_codes",
+                    format!("grid {g} is not in street {street}"),
+                )
+                .into());
+            }
+            if tx.get_grid(g).await?.is_none() {
+                return Err(FieldError::new("grid_codes", format!("no grid {g}")).into());
+            }
+        }
+        for id in &r.inspector_ids {
+            let user = tx
+                .get_user(*id)
+                .await?
+                .ok_or_else(|| FieldError::new("inspector_ids", format!("no user {id}")))?;
+            if !user.roles.contains(&cityloop_domain::Role::Inspector) {
+                return Err(FieldError::new(
+                    "inspector_ids",
+                    format!("{} is not an inspector", user.username),
+                )
+                .into());
+            }
+        }
+        let mut grid_codes = r.grid_codes.clone();
+        grid_codes.sort();
+        grid_codes.dedup();
+        let mut inspector_ids = r.inspector_ids.clone();
+        inspector_ids.sort_unstable();
+        inspector_ids.dedup();
+        let record = ResponsibilityGrid {
+            code: code.clone(),
+            name,
+            street_code: street.to_string(),
+            grid_codes,
+            inspector_ids,
+        };
+        let before = tx
+            .list_responsibility_grids()
+            .await?
+            .into_iter()
+            .find(|x| x.code == code);
+        tx.put_responsibility_grid(&record, self.now()).await?;
+        self.bump_spatial_revision(tx.as_mut()).await?;
+        self.audit(
+            tx.as_mut(),
+            actor,
+            "responsibility_grid.put",
+            Obj::new("responsibility_grid", &code),
+            "ok",
+            ctx,
+            json!({ "before": before, "after": record }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.reload_spatial().await?;
+        Ok(record)
+    }
+}

@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(grids))
         .routes(routes!(grid))
         .routes(routes!(responsibility_grids))
+        .routes(routes!(put_responsibility_grid))
         .routes(routes!(list_components, create_component))
         .routes(routes!(get_component, update_component))
 }
@@ -416,6 +417,42 @@ async fn update_component(
     Ok(Json(json!(
         s.app
             .update_component(&auth.actor(), &id, input, version, &ctx)
+            .await?
+    )))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PutResponsibilityGrid {
+    name: String,
+    /// The street (9 digits) the grids belong to.
+    street_code: String,
+    grid_codes: Vec<String>,
+    /// Inspectors (user ids) on duty for these grids.
+    #[serde(default)]
+    inspector_ids: Vec<i64>,
+}
+
+/// Creates or replaces a responsibility grid (system administrator).
+#[utoipa::path(put, path = "/responsibility-grids/{code}", tag = "basedata", params(("code" = String, Path)),
+    request_body = PutResponsibilityGrid, responses((status = 200, body = Object), (status = 422, body = ErrorBody)))]
+async fn put_responsibility_grid(
+    State(s): State<AppState>,
+    auth: Auth,
+    ClientCtx(ctx): ClientCtx,
+    Path(code): Path<String>,
+    ApiJson(b): ApiJson<PutResponsibilityGrid>,
+) -> ApiResult<Json<Value>> {
+    let r = cityloop_store::ResponsibilityGrid {
+        code,
+        name: b.name,
+        street_code: b.street_code,
+        grid_codes: b.grid_codes,
+        inspector_ids: b.inspector_ids,
+    };
+    Ok(Json(json!(
+        s.app
+            .put_responsibility_grid(&auth.actor(), r, &ctx)
             .await?
     )))
 }

@@ -10,6 +10,7 @@ crate::engines_with_city!(
     geocoding_locates_points,
     components_keep_their_history,
     grids_come_by_viewport,
+    responsibility_grids_are_maintained,
     addresses_geocode_both_ways,
     imports_are_all_or_nothing,
 );
@@ -291,6 +292,78 @@ async fn grids_come_by_viewport(app: &TestApp) {
     assert!((3_000.0..40_000.0).contains(&area), "{area}");
 }
 
+async fn responsibility_grids_are_maintained(app: &TestApp) {
+    let samples = sample_grids(app, 20).await;
+    let street = &samples[0].0[..9];
+    let mine: Vec<String> = samples
+        .iter()
+        .filter(|(c, _, _)| c.starts_with(street))
+        .map(|(c, _, _)| c.clone())
+        .collect();
+    let other = samples
+        .iter()
+        .find(|(c, _, _)| !c.starts_with(street))
+        .map(|(c, _, _)| c.clone())
+        .unwrap();
+    let inspector = app.user_id("inspector6").await;
+    let sys = app.login("sysadmin").await;
+    let put = |body: Value| {
+        let sys = sys.clone();
+        let url = app.url("/api/v1/responsibility-grids/R-TEST");
+        async move { json_of(sys.put(url).json(&body).send().await.unwrap()).await }
+    };
+    let (status, e) =
+        put(json!({"name": "测试组", "street_code": street, "grid_codes": [other.clone()]})).await;
+    assert_eq!(
+        (status, e["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("grid_codes"))
+    );
+    let handler = app.user_id("handler1").await;
+    let (status, e) = put(json!({"name": "测试组", "street_code": street, "grid_codes": mine, "inspector_ids": [handler]})).await;
+    assert_eq!(
+        (status, e["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("inspector_ids"))
+    );
+    let (status, r) = put(json!({"name": "测试组", "street_code": street, "grid_codes": mine, "inspector_ids": [inspector]})).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    // Geocoding a point in one of those grids now names the group and its inspector at once.
+    let (_, lon, lat) = samples
+        .iter()
+        .find(|(c, _, _)| *c == mine[0])
+        .cloned()
+        .unwrap();
+    let (_, loc) = json_of(
+        sys.post(app.url("/api/v1/geocode"))
+            .json(&json!({"lon": lon, "lat": lat, "k": 0}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        loc["responsibility_grids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "R-TEST"),
+        "{loc}"
+    );
+    assert!(
+        loc["inspector_ids"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(inspector))
+    );
+    let h = app.login("handler1").await;
+    let r = h
+        .put(app.url("/api/v1/responsibility-grids/R-TEST"))
+        .json(&json!({"name": "x", "street_code": street, "grid_codes": mine}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
 async fn addresses_geocode_both_ways(app: &TestApp) {
     let s = app.app.spatial();
     let a = s.addresses.get(s.addresses.len() / 2).unwrap().clone();
@@ -554,4 +627,107 @@ async fn imports_are_all_or_nothing(app: &TestApp) {
     );
     assert!((after.lon - comps[0].lon).abs() < 1e-9);
     assert_eq!(history.last().map(|h| h.action.as_str()), Some("import"));
+}
+
+mod shapefiles {
+    use cityloop_app::import::{ImportKind, ImportOptions};
+    use cityloop_app::{Actor, Ctx};
+    use shapefile::dbase::{self, FieldName, FieldValue, Record, TableWriterBuilder};
+    use shapefile::{Point, Polygon, PolygonRing};
+
+    use crate::helpers::TestApp;
+
+    /// A surveyor's shapefile of unit grids in CGCS2000 3° Gauss-Krüger (zone 40, CM 120°E) with GBK
+    /// attributes and no .cpg imports, converts back to lon/lat within a millimetre, and exports.
+    async fn gbk_gauss_kruger_grids_round_trip(app: &TestApp) {
+        let actor = Actor::System("test".into());
+        let ctx = Ctx::default();
+        let grids = app.app.grids_in(&actor, None, &ctx).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("网格.shp");
+        let table =
+            TableWriterBuilder::with_encoding(dbase::encoding::EncodingRs::from(encoding_rs::GBK))
+                .add_character_field(FieldName::try_from("BGID").unwrap(), 16)
+                .add_character_field(FieldName::try_from("NAME").unwrap(), 40);
+        let mut writer = shapefile::Writer::from_path(&path, table).unwrap();
+        for g in grids.iter().take(10) {
+            let p = cityloop_app::spatial::polygon_of(&g.geometry).unwrap();
+            // Shapefile outer rings run clockwise.
+            let mut ring: Vec<Point> = p
+                .exterior()
+                .coords()
+                .map(|c| {
+                    let (x, y) = cityloop_geo::crs::gauss_kruger::forward(40, c.x, c.y).unwrap();
+                    Point::new(x, y)
+                })
+                .collect();
+            ring.reverse();
+            let mut record = Record::default();
+            record.insert("BGID".into(), FieldValue::Character(Some(g.code.clone())));
+            record.insert(
+                "NAME".into(),
+                FieldValue::Character(Some("金桂社区网格".into())),
+            );
+            writer
+                .write_shape_and_record(
+                    &Polygon::with_rings(vec![PolygonRing::Outer(ring)]),
+                    &record,
+                )
+                .unwrap();
+        }
+        drop(writer);
+        let reader = cityloop_io::FeatureReader::open(&path, &Default::default()).unwrap();
+        assert_eq!(
+            reader.encoding_used(),
+            encoding_rs::GBK,
+            "GBK detected without a .cpg"
+        );
+        let report = app
+            .app
+            .import_features(
+                &actor,
+                ImportKind::Grids,
+                reader,
+                &ImportOptions {
+                    crs: Some("gk3:40".parse().unwrap()),
+                    field_map: Some("code=BGID,name=NAME".parse().unwrap()),
+                    source: "网格.shp".into(),
+                    ..Default::default()
+                },
+                &|_| {},
+                &ctx,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.imported, report.replaced),
+            (10, 10),
+            "{:?}",
+            report.rejected
+        );
+        for g in grids.iter().take(10) {
+            let back = app.app.get_grid(&actor, &g.code, &ctx).await.unwrap();
+            assert_eq!(back.name.as_deref(), Some("金桂社区网格"));
+            assert_eq!(
+                back.raw.as_ref().map(|r| r["crs"].clone()),
+                Some(serde_json::json!("cgcs2000-gk3-40"))
+            );
+            let a = cityloop_app::spatial::polygon_of(&g.geometry).unwrap();
+            let b = cityloop_app::spatial::polygon_of(&back.geometry).unwrap();
+            let mut pa: Vec<_> = a.exterior().coords().map(|c| (c.x, c.y)).collect();
+            let mut pb: Vec<_> = b.exterior().coords().map(|c| (c.x, c.y)).collect();
+            pa.sort_by(|x, y| x.partial_cmp(y).unwrap());
+            pb.sort_by(|x, y| x.partial_cmp(y).unwrap());
+            assert_eq!(pa.len(), pb.len());
+            for (x, y) in pa.iter().zip(&pb) {
+                assert!(
+                    (x.0 - y.0).abs() < 1e-8 && (x.1 - y.1).abs() < 1e-8,
+                    "{x:?} {y:?}"
+                );
+            }
+            assert!((back.area_m2 - g.area_m2).abs() / g.area_m2 < 0.001);
+        }
+    }
+
+    crate::engines_with_city!(gbk_gauss_kruger_grids_round_trip);
 }
