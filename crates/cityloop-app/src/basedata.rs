@@ -828,3 +828,54 @@ impl App {
         Ok(record)
     }
 }
+
+impl App {
+    /// District, street or community boundaries as a GeoJSON FeatureCollection, simplified for the
+    /// zoom level (map layers by zoom).
+    pub async fn area_shapes(
+        &self,
+        actor: &Actor,
+        level: &str,
+        zoom: Option<u8>,
+        ctx: &Ctx,
+    ) -> AppResult<serde_json::Value> {
+        self.authorize(
+            actor,
+            Action::BaseDataRead,
+            &Target::Collection,
+            Obj::kind("area"),
+            ctx,
+        )
+        .await?;
+        let level: cityloop_domain::AreaLevel = level.parse()?;
+        let mut tx = self.store.read().await?;
+        let mut features = Vec::new();
+        for a in tx.list_areas().await? {
+            if a.level != level.as_str() {
+                continue;
+            }
+            let Some(text) = a.geometry.as_deref() else {
+                continue;
+            };
+            let geometry: geojson::Geometry = text
+                .parse()
+                .map_err(|e| AppError::Internal(format!("area geometry: {e}")))?;
+            let geometry = match (zoom, geo_types::Geometry::<f64>::try_from(geometry.clone())) {
+                (Some(z), Ok(geo_types::Geometry::MultiPolygon(mp))) => geojson::Geometry::from(
+                    &cityloop_geo::simplify::simplify_multi_for_zoom(&mp, z),
+                ),
+                (Some(z), Ok(geo_types::Geometry::Polygon(p))) => {
+                    geojson::Geometry::from(&cityloop_geo::simplify::simplify_for_zoom(&p, z))
+                }
+                _ => geometry,
+            };
+            features.push(json!({
+                "type": "Feature",
+                "id": a.code,
+                "geometry": geometry,
+                "properties": { "code": a.code, "name": a.name, "level": a.level, "parent_code": a.parent_code },
+            }));
+        }
+        Ok(json!({ "type": "FeatureCollection", "features": features }))
+    }
+}

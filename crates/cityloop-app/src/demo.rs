@@ -654,6 +654,14 @@ impl App {
         };
         let mut summary = CitySummary::default();
         let mut tx = self.store.write().await?;
+        for area in std::iter::once(&city.district)
+            .chain(&city.streets)
+            .chain(&city.communities)
+        {
+            let geometry = geojson::Geometry::from(&area.polygon).to_string();
+            tx.set_area_geometry(&area.code, Some(&geometry), now)
+                .await?;
+        }
         let grids: Vec<GridUpsert> = city
             .grids
             .iter()

@@ -27,6 +27,8 @@ pub enum ImportKind {
     Grids,
     Components,
     Addresses,
+    /// Boundaries of existing districts, streets and communities.
+    Areas,
 }
 
 impl ImportKind {
@@ -35,6 +37,7 @@ impl ImportKind {
             ImportKind::Grids => "grids",
             ImportKind::Components => "components",
             ImportKind::Addresses => "addresses",
+            ImportKind::Areas => "areas",
         }
     }
 }
@@ -181,6 +184,14 @@ impl App {
                 }
                 ImportKind::Addresses => address_record(&feature, &props, crs, &spatial, opts, now)
                     .map(|a| addresses.push(a)),
+                ImportKind::Areas => match area_boundary(&feature, &props, crs, &areas) {
+                    Ok((code, geometry)) => {
+                        tx.set_area_geometry(&code, Some(&geometry), now).await?;
+                        report.imported += 1;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                },
             };
             if let Err(reason) = result {
                 if !opts.skip_invalid {
@@ -539,6 +550,7 @@ async fn topology_warnings(
     use geo::{Area, Intersects};
     let mut out = Vec::new();
     let all = tx.list_grids(None).await?;
+    let areas = tx.list_areas().await?;
     for community in communities {
         let mut polys = Vec::new();
         for g in all.iter().filter(|g| &g.community_code == community) {
@@ -587,6 +599,41 @@ async fn topology_warnings(
                 union.0.len()
             ));
         }
+        // Against the community's boundary, when it has been imported.
+        let boundary = areas
+            .iter()
+            .find(|a| &a.code == community)
+            .and_then(|a| a.geometry.as_deref())
+            .and_then(|g| g.parse::<geojson::Geometry>().ok())
+            .and_then(|g| geo_types::Geometry::<f64>::try_from(g).ok())
+            .and_then(|g| match g {
+                geo_types::Geometry::Polygon(p) => Some(geo_types::MultiPolygon(vec![p])),
+                geo_types::Geometry::MultiPolygon(m) => Some(m),
+                _ => None,
+            });
+        if let Some(boundary) = boundary {
+            use geo::BooleanOps;
+            for (code, _, p) in &polys {
+                let outside = p.difference(&boundary);
+                let area: f64 = outside.0.iter().map(cityloop_geo::validate::area_m2).sum();
+                if area > 1.0 {
+                    out.push(format!(
+                        "grid {code} crosses the boundary of community {community} by {area:.0} m²"
+                    ));
+                }
+            }
+            let uncovered = boundary.difference(&union);
+            let area: f64 = uncovered
+                .0
+                .iter()
+                .map(cityloop_geo::validate::area_m2)
+                .sum();
+            if area > 1.0 {
+                out.push(format!(
+                    "{area:.0} m² of community {community} is covered by no grid"
+                ));
+            }
+        }
     }
     Ok(out)
 }
@@ -608,4 +655,44 @@ fn differs(b: &cityloop_store::ComponentRecord, c: &ComponentUpsert) -> bool {
         || b.data_source != c.data_source
         || b.note != c.note
         || b.attributes != c.attributes
+}
+
+fn area_boundary(
+    f: &Feature,
+    props: &serde_json::Map<String, Value>,
+    crs: Crs,
+    areas: &[String],
+) -> Result<(String, String), String> {
+    let code = pick(
+        props,
+        &[
+            "code",
+            "area_code",
+            "行政区划代码",
+            "编码",
+            "SQ_CODE",
+            "JD_CODE",
+        ],
+    )
+    .ok_or("no area code (map a field to `code`)")?;
+    let parsed = cityloop_domain::AreaCode::parse(&code)
+        .map_err(|e| format!("area code {code}: {}", e.message))?;
+    if !areas.contains(&parsed.to_string()) {
+        return Err(format!("area {parsed} does not exist; create it first"));
+    }
+    let geometry = f.geometry.as_ref().ok_or("no geometry")?;
+    let converted = convert(geometry, crs)?;
+    match &converted {
+        Geometry::Polygon(_) | Geometry::MultiPolygon(_) => {}
+        other => {
+            return Err(format!(
+                "an area boundary is a polygon, found {}",
+                geometry_name(other)
+            ));
+        }
+    }
+    Ok((
+        parsed.to_string(),
+        geojson::Geometry::from(&converted).to_string(),
+    ))
 }

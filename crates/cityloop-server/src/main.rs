@@ -73,9 +73,9 @@ enum Command {
     Calendar(CalendarCommand),
     /// Import unit grids, components or standard addresses from GeoJSON, Shapefile or CSV.
     Import(ImportArgs),
-    /// Export unit grids, components or standard addresses as GeoJSON or CSV.
+    /// Export unit grids, components, standard addresses or area boundaries as GeoJSON or CSV.
     Export {
-        /// grids, components or addresses
+        /// grids, components, addresses or areas
         what: String,
         /// .geojson or .csv
         file: PathBuf,
@@ -132,7 +132,7 @@ enum UserCommand {
 
 #[derive(Args)]
 struct ImportArgs {
-    /// grids, components or addresses
+    /// grids, components, addresses, or areas (boundaries of existing streets and communities)
     what: String,
     /// .geojson/.json, .shp (with .dbf/.prj/.cpg beside it) or .csv
     file: PathBuf,

@@ -20,7 +20,8 @@ fn kind_of(what: &str) -> anyhow::Result<ImportKind> {
         "grids" => Ok(ImportKind::Grids),
         "components" => Ok(ImportKind::Components),
         "addresses" => Ok(ImportKind::Addresses),
-        other => anyhow::bail!("`{other}`: import or export grids, components or addresses"),
+        "areas" => Ok(ImportKind::Areas),
+        other => anyhow::bail!("`{other}`: import or export grids, components, addresses or areas"),
     }
 }
 
@@ -195,6 +196,20 @@ pub async fn export(
                 after = page.last().map(|c| c.id.clone());
             }
         }
+        ImportKind::Areas => {
+            for (i, a) in app.list_areas(&actor, &ctx).await?.into_iter().enumerate() {
+                let geometry = a
+                    .geometry
+                    .as_deref()
+                    .and_then(|g| g.parse::<geojson::Geometry>().ok())
+                    .and_then(|g| geo_types::Geometry::<f64>::try_from(g).ok());
+                features.push(feature(
+                    i,
+                    geometry,
+                    json!({ "code": a.code, "name": a.name, "level": a.level, "parent_code": a.parent_code }),
+                ));
+            }
+        }
         ImportKind::Addresses => {
             let s = app.spatial();
             for (i, a) in s.addresses.iter().enumerate() {
@@ -215,7 +230,7 @@ pub async fn export(
             .first()
             .map(|f| f.properties.keys().cloned().collect())
             .unwrap_or_default();
-        let geometry = if kind == ImportKind::Grids {
+        let geometry = if matches!(kind, ImportKind::Grids | ImportKind::Areas) {
             CsvGeometryColumns::Wkt {
                 column: "wkt".into(),
             }

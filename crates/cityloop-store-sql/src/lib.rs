@@ -158,6 +158,26 @@ macro_rules! impl_tx {
                 check_version(row).map(Into::into)
             }
 
+            async fn set_area_geometry(
+                &mut self,
+                code: &str,
+                geometry: Option<&str>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<()> {
+                let n = sqlx::query("UPDATE areas SET geometry = $1, updated_at = $2 WHERE code = $3")
+                    .bind(geometry)
+                    .bind(now)
+                    .bind(code)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(cityloop_store::StoreError::NotFound);
+                }
+                Ok(())
+            }
+
             async fn insert_department(
                 &mut self,
                 new: &cityloop_store::DepartmentNew,

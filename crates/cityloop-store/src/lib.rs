@@ -75,6 +75,13 @@ pub trait Tx: Send {
     async fn get_area(&mut self, code: &str) -> Result<Option<Area>>;
     async fn list_areas(&mut self) -> Result<Vec<Area>>;
     async fn update_area(&mut self, code: &str, update: &AreaUpdate) -> Result<Area>;
+    /// Sets (or clears) an area's boundary; not versioned, like other base-data geometry.
+    async fn set_area_geometry(
+        &mut self,
+        code: &str,
+        geometry: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
 
     // --- departments ---
     async fn insert_department(&mut self, new: &DepartmentNew) -> Result<Department>;

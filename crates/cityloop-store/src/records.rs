@@ -10,6 +10,9 @@ pub struct Area {
     pub level: String,
     pub name: String,
     pub name_en: Option<String>,
+    /// Boundary as a GeoJSON geometry, when known.
+    #[serde(skip)]
+    pub geometry: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,

@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(search_addresses))
         .routes(routes!(reverse))
         .routes(routes!(grids))
+        .routes(routes!(area_shapes))
         .routes(routes!(grid))
         .routes(routes!(responsibility_grids))
         .routes(routes!(put_responsibility_grid))
@@ -455,4 +456,28 @@ async fn put_responsibility_grid(
             .put_responsibility_grid(&auth.actor(), r, &ctx)
             .await?
     )))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct ShapesQuery {
+    /// district, street or community
+    level: String,
+    zoom: Option<u8>,
+}
+
+/// Boundaries of the districts, streets or communities as GeoJSON (those that have one).
+#[utoipa::path(get, path = "/area-shapes", tag = "basedata", params(ShapesQuery),
+    responses((status = 200, body = Object), (status = 422, body = ErrorBody)))]
+async fn area_shapes(
+    State(s): State<AppState>,
+    auth: Auth,
+    ClientCtx(ctx): ClientCtx,
+    Query(q): Query<ShapesQuery>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        s.app
+            .area_shapes(&auth.actor(), &q.level, q.zoom, &ctx)
+            .await?,
+    ))
 }
