@@ -5,6 +5,7 @@
 
 pub mod area;
 pub mod calendar;
+pub mod case;
 pub mod error;
 pub mod password;
 pub mod policy;
