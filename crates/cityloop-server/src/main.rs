@@ -51,8 +51,15 @@ struct DbFlags {
 enum Command {
     /// Serve the platform.
     Serve(ServeFlags),
-    /// Seed (or reuse) the demo organisation in data/demo.sqlite3 and serve it.
-    Demo(ServeFlags),
+    /// Seed (or reuse) the demo organisation and city in data/demo.sqlite3 and serve it.
+    Demo {
+        #[command(flatten)]
+        flags: ServeFlags,
+        /// Size of the generated city on first run: county-town (~1 000 grids), mid-size (~5 000)
+        /// or megacity (~100 000 grids, ~10 million components).
+        #[arg(long, default_value = "mid-size")]
+        city: String,
+    },
     /// Apply pending schema migrations and exit.
     Migrate(DbFlags),
     /// Manage user accounts from the server's shell.
@@ -334,7 +341,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = open_app(&cfg).await?;
             serve(&cfg, app).await
         }
-        Command::Demo(flags) => {
+        Command::Demo { flags, city } => {
+            let spec = match city.as_str() {
+                "county-town" => cityloop_synth::CitySpec::county_town(),
+                "mid-size" => cityloop_synth::CitySpec::mid_size(),
+                "megacity" => cityloop_synth::CitySpec::megacity(),
+                other => {
+                    anyhow::bail!("--city: `{other}` is none of county-town, mid-size, megacity")
+                }
+            };
             let mut o = serve_overrides(&flags);
             let mut cfg = load(&cli.config, o.clone())?;
             if cfg.database.url == DEFAULT_DATABASE_URL {
@@ -346,10 +361,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut report = app.seed_demo().await.context("seeding the demo")?;
             if !app.demo_city_seeded().await? {
                 println!(
-                    "generating the demo city (about 5 000 unit grids and 500 000 components) …"
+                    "generating the demo city (about {} unit grids, ~100 components each) …",
+                    spec.grids_target
                 );
                 let city = app
-                    .seed_demo_city(&cityloop_synth::CitySpec::mid_size())
+                    .seed_demo_city(&spec)
                     .await
                     .context("generating the demo city")?;
                 println!(
