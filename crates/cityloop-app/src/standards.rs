@@ -353,7 +353,24 @@ impl App {
     }
 
     /// The published rule set in force at `at` (what a case filed then is filed under).
-    pub async fn rule_set_in_force(&self, at: DateTime<Utc>) -> AppResult<Option<RuleSet>> {
+    pub async fn rule_set_in_force(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        ctx: &Ctx,
+    ) -> AppResult<Option<RuleSet>> {
+        self.authorize(
+            actor,
+            Action::RulesRead,
+            &Target::Collection,
+            Obj::kind("rule_set"),
+            ctx,
+        )
+        .await?;
+        self.load_in_force(at).await
+    }
+
+    async fn load_in_force(&self, at: DateTime<Utc>) -> AppResult<Option<RuleSet>> {
         let mut tx = self.store.read().await?;
         let sets = tx.list_rule_sets().await?;
         match in_force(&sets, at) {
@@ -925,7 +942,7 @@ impl App {
             ctx,
         )
         .await?;
-        let Some(set) = self.rule_set_in_force(at).await? else {
+        let Some(set) = self.load_in_force(at).await? else {
             return Ok(Vec::new());
         };
         let mut out: Vec<DispatchSuggestion> =
@@ -1128,11 +1145,31 @@ impl App {
         Ok(out)
     }
 
-    /// When a limit started at `start` falls due on the working calendar.
-    pub fn due(&self, start: DateTime<Utc>, limit: TimeLimit) -> AppResult<Deadline> {
-        limit
-            .due(&self.calendar(), start)
-            .map_err(|e| AppError::Invalid(FieldError::new("limit", e.to_string())))
+    /// When a limit started at `start` falls due on the working calendar, and when it enters its
+    /// warning window (`warn_at_percent` of the limit).
+    pub async fn due(
+        &self,
+        actor: &Actor,
+        start: DateTime<Utc>,
+        limit: TimeLimit,
+        warn_at_percent: u8,
+        ctx: &Ctx,
+    ) -> AppResult<(Deadline, Deadline)> {
+        self.authorize(
+            actor,
+            Action::CalendarRead,
+            &Target::Collection,
+            Obj::kind("calendar"),
+            ctx,
+        )
+        .await?;
+        let cal = self.calendar();
+        let invalid = |e: cityloop_domain::calendar::CalendarError| {
+            AppError::Invalid(FieldError::new("limit", e.to_string()))
+        };
+        let due = limit.due(&cal, start).map_err(invalid)?;
+        let warn = rules::warning_instant(&cal, start, limit, warn_at_percent).map_err(invalid)?;
+        Ok((due, warn))
     }
 }
 

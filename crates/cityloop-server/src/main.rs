@@ -720,7 +720,7 @@ async fn rules_command(config: &Option<PathBuf>, cmd: RulesCommand) -> anyhow::R
                 let id = match id {
                     Some(id) => id,
                     None => {
-                        app.rule_set_in_force(app.now())
+                        app.rule_set_in_force(&actor, app.now(), &ctx)
                             .await?
                             .ok_or_else(|| anyhow::anyhow!("no rule set is in force; give --id"))?
                             .record

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use cityloop_app::standards::{ClassPatch, ImportRequest, NewClass, RuleSet};
 use cityloop_domain::calendar::{DayKind, DayRule, TimeLimit, WorkSchedule};
 use cityloop_domain::responsibility::{MatrixEntry, Situation, china_time_of_day};
-use cityloop_domain::rules::{ProcessLimits, warning_instant};
+use cityloop_domain::rules::ProcessLimits;
 use cityloop_domain::taxonomy::{ClassKind, ClassRef};
 use cityloop_domain::{AreaCode, FieldError};
 use serde::{Deserialize, Serialize};
@@ -238,12 +238,10 @@ async fn rule_set_in_force(
     ClientCtx(ctx): ClientCtx,
     Query(q): Query<AtQuery>,
 ) -> ApiResult<Json<Value>> {
-    // Authorise like any rule read.
-    s.app.list_rule_sets(&auth.actor(), &ctx).await?;
     let at = q.at.unwrap_or_else(|| s.app.now());
     let set = s
         .app
-        .rule_set_in_force(at)
+        .rule_set_in_force(&auth.actor(), at, &ctx)
         .await?
         .ok_or(cityloop_app::AppError::NotFound("rule set in force"))?;
     Ok(Json(rule_set_json(&set)))
@@ -375,13 +373,13 @@ async fn set_process(
 ) -> ApiResult<Json<Value>> {
     let mut limits = std::collections::BTreeMap::new();
     for (step, limit) in b.limits {
-        let step = step.parse().map_err(invalid)?;
+        let step: cityloop_domain::rules::Step = step.parse().map_err(invalid)?;
         let limit: TimeLimit =
             limit
                 .parse()
                 .map_err(|e: cityloop_domain::calendar::CalendarError| {
                     invalid(FieldError::new(
-                        format!("limits.{}", step_name(step)),
+                        format!("limits.{}", step.as_str()),
                         e.to_string(),
                     ))
                 })?;
@@ -396,10 +394,6 @@ async fn set_process(
         .set_process_limits(&auth.actor(), id, process, b.version, &ctx)
         .await?;
     Ok(Json(rule_set_json(&set)))
-}
-
-fn step_name(s: cityloop_domain::rules::Step) -> &'static str {
-    s.as_str()
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -658,19 +652,22 @@ async fn due(
     ClientCtx(ctx): ClientCtx,
     ApiJson(b): ApiJson<DueRequest>,
 ) -> ApiResult<Json<Value>> {
-    s.app
-        .calendar_overview(&auth.actor(), Some(0), &ctx)
-        .await?;
     let limit: TimeLimit =
         b.limit
             .parse()
             .map_err(|e: cityloop_domain::calendar::CalendarError| {
                 invalid(FieldError::new("limit", e.to_string()))
             })?;
-    let deadline = s.app.due(b.start, limit)?;
-    let cal = s.app.calendar();
-    let warn = warning_instant(&cal, b.start, limit, b.warn_at_percent.unwrap_or(80))
-        .map_err(|e| invalid(FieldError::new("limit", e.to_string())))?;
+    let (deadline, warn) = s
+        .app
+        .due(
+            &auth.actor(),
+            b.start,
+            limit,
+            b.warn_at_percent.unwrap_or(80),
+            &ctx,
+        )
+        .await?;
     Ok(Json(json!({
         "limit": limit.to_string(),
         "due": deadline.at,
