@@ -20,7 +20,52 @@ use crate::{Actor, App, AppError, AppResult, Ctx, Obj};
 const EXTENT_MARGIN_DEG: f64 = 0.02;
 const META_REVISION: &str = "spatial.revision";
 
-pub const COMPONENT_STATES: [&str; 5] = ["intact", "damaged", "missing", "occupied", "abandoned"];
+/// Component states (部件状态): stored code and Chinese name; either is accepted on input.
+pub const COMPONENT_STATES: [(&str, &str); 5] = [
+    ("intact", "完好"),
+    ("damaged", "破损"),
+    ("missing", "丢失"),
+    ("occupied", "占用"),
+    ("abandoned", "废弃"),
+];
+
+/// The stored code of a state written as a code or in Chinese.
+pub fn component_state(text: &str) -> Option<&'static str> {
+    COMPONENT_STATES
+        .iter()
+        .find(|(code, zh)| *code == text || *zh == text)
+        .map(|(code, _)| *code)
+}
+
+fn component_upsert(
+    input: &ComponentInput,
+    id: String,
+    class_name: String,
+    p: LonLat,
+    grid: Option<crate::spatial::GridMeta>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ComponentUpsert {
+    ComponentUpsert {
+        id,
+        class_code: input.class_code.clone(),
+        name: input.name.clone().unwrap_or(class_name),
+        grid_code: grid.map(|g| g.code),
+        state: component_state(&input.state).unwrap_or("intact").to_owned(),
+        dept_supervisor: input.dept_supervisor.clone(),
+        dept_owner: input.dept_owner.clone(),
+        dept_maintainer: input.dept_maintainer.clone(),
+        lon: p.lon(),
+        lat: p.lat(),
+        geometry: None,
+        raw: (!matches!(input.point.crs, Crs::Wgs84 | Crs::Cgcs2000)).then(|| json!(input.point)),
+        initial_date: input.initial_date,
+        change_date: None,
+        data_source: input.data_source.clone(),
+        note: input.note.clone(),
+        attributes: input.attributes.clone(),
+        now,
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AreaRef {
@@ -467,6 +512,24 @@ impl App {
         Ok((c, history))
     }
 
+    /// Checks a component's state and class and locates it: (class name, point, grid).
+    async fn place_component(
+        &self,
+        input: &ComponentInput,
+    ) -> AppResult<(String, LonLat, Option<crate::spatial::GridMeta>)> {
+        if component_state(&input.state).is_none() {
+            return Err(FieldError::new(
+                "state",
+                "intact, damaged, missing, occupied or abandoned (完好/破损/丢失/占用/废弃)",
+            )
+            .into());
+        }
+        let class_name = self.check_component_class(&input.class_code).await?;
+        let p = self.to_city_point(&input.point)?;
+        let grid = self.spatial().grid_at(p.lon(), p.lat()).cloned();
+        Ok((class_name, p, grid))
+    }
+
     async fn check_component_class(&self, class_code: &str) -> AppResult<String> {
         let class = cityloop_domain::taxonomy::ClassRef::new(
             cityloop_domain::taxonomy::ClassKind::Component,
@@ -505,16 +568,7 @@ impl App {
             ctx,
         )
         .await?;
-        if !COMPONENT_STATES.contains(&input.state.as_str()) {
-            return Err(FieldError::new(
-                "state",
-                "intact, damaged, missing, occupied or abandoned",
-            )
-            .into());
-        }
-        let class_name = self.check_component_class(&input.class_code).await?;
-        let p = self.to_city_point(&input.point)?;
-        let grid = self.spatial().grid_at(p.lon(), p.lat()).cloned();
+        let (class_name, p, grid) = self.place_component(&input).await?;
         let now = self.now();
         let mut tx = self.store.write().await?;
         let id = match &input.id {
@@ -550,27 +604,7 @@ impl App {
         {
             return Err(AppError::Conflict(format!("component {id} exists")));
         }
-        let upsert = ComponentUpsert {
-            id: id.clone(),
-            class_code: input.class_code.clone(),
-            name: input.name.clone().unwrap_or(class_name),
-            grid_code: grid.map(|g| g.code),
-            state: input.state.clone(),
-            dept_supervisor: input.dept_supervisor.clone(),
-            dept_owner: input.dept_owner.clone(),
-            dept_maintainer: input.dept_maintainer.clone(),
-            lon: p.lon(),
-            lat: p.lat(),
-            geometry: None,
-            raw: (!matches!(input.point.crs, Crs::Wgs84 | Crs::Cgcs2000))
-                .then(|| json!(input.point)),
-            initial_date: input.initial_date,
-            change_date: None,
-            data_source: input.data_source.clone(),
-            note: input.note.clone(),
-            attributes: input.attributes.clone(),
-            now,
-        };
+        let upsert = component_upsert(&input, id.clone(), class_name, p, grid, now);
         tx.upsert_components(std::slice::from_ref(&upsert)).await?;
         let created = tx
             .get_components(std::slice::from_ref(&id))
@@ -649,16 +683,7 @@ impl App {
             ctx,
         )
         .await?;
-        if !COMPONENT_STATES.contains(&input.state.as_str()) {
-            return Err(FieldError::new(
-                "state",
-                "intact, damaged, missing, occupied or abandoned",
-            )
-            .into());
-        }
-        let class_name = self.check_component_class(&input.class_code).await?;
-        let p = self.to_city_point(&input.point)?;
-        let grid = self.spatial().grid_at(p.lon(), p.lat()).cloned();
+        let (class_name, p, grid) = self.place_component(&input).await?;
         let now = self.now();
         let mut tx = self.store.write().await?;
         let before = tx
@@ -672,28 +697,13 @@ impl App {
             });
         }
         let upsert = ComponentUpsert {
-            id: id.to_owned(),
-            class_code: input.class_code.clone(),
-            name: input.name.clone().unwrap_or(class_name),
-            grid_code: grid.map(|g| g.code),
-            state: input.state.clone(),
-            dept_supervisor: input.dept_supervisor.clone(),
-            dept_owner: input.dept_owner.clone(),
-            dept_maintainer: input.dept_maintainer.clone(),
-            lon: p.lon(),
-            lat: p.lat(),
             geometry: before.geometry.clone(),
-            raw: (!matches!(input.point.crs, Crs::Wgs84 | Crs::Cgcs2000))
-                .then(|| json!(input.point)),
             initial_date: input.initial_date.or(before.initial_date),
             change_date: Some(
                 now.with_timezone(&cityloop_domain::calendar::CHINA_OFFSET)
                     .date_naive(),
             ),
-            data_source: input.data_source.clone(),
-            note: input.note.clone(),
-            attributes: input.attributes.clone(),
-            now,
+            ..component_upsert(&input, id.to_owned(), class_name, p, grid, now)
         };
         let after = self
             .or_current(tx.update_component(&upsert, version).await, "component", id)

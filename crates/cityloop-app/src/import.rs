@@ -78,14 +78,6 @@ pub struct ImportReport {
     pub communities: std::collections::BTreeSet<String>,
 }
 
-const STATE_NAMES: [(&str, &str); 5] = [
-    ("完好", "intact"),
-    ("破损", "damaged"),
-    ("丢失", "missing"),
-    ("占用", "occupied"),
-    ("废弃", "abandoned"),
-];
-
 fn pick(props: &serde_json::Map<String, Value>, keys: &[&str]) -> Option<String> {
     keys.iter()
         .find_map(|k| get_str(props, k))
@@ -443,10 +435,8 @@ fn component_record(
     let (lon, lat, geometry, raw) = point_of(f, crs)?;
     let state_text =
         pick(props, &["state", "ObjState", "OBJSTATE", "状态"]).unwrap_or_else(|| "intact".into());
-    let state = STATE_NAMES
-        .iter()
-        .find(|(zh, en)| *zh == state_text || *en == state_text)
-        .map(|(_, en)| (*en).to_owned())
+    let state = crate::basedata::component_state(&state_text)
+        .map(str::to_owned)
         .ok_or_else(|| {
             format!("component {id}: unknown state `{state_text}` (完好/破损/丢失/占用/废弃)")
         })?;
@@ -547,7 +537,7 @@ async fn topology_warnings(
     tx: &mut dyn Tx,
     communities: &std::collections::BTreeSet<String>,
 ) -> AppResult<Vec<String>> {
-    use geo::{Area, Intersects};
+    use geo::Intersects;
     let mut out = Vec::new();
     let all = tx.list_grids(None).await?;
     let areas = tx.list_areas().await?;
@@ -591,7 +581,6 @@ async fn topology_warnings(
                     ));
                 }
             }
-            let _ = part.unsigned_area();
         }
         if union.0.len() > 1 {
             out.push(format!(

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use cityloop_domain::password::PasswordPolicy;
-use cityloop_domain::policy::{self, Scope};
+use cityloop_domain::policy;
 use cityloop_domain::{Action, AreaCode, DataScope, Decision, Subject, Target};
 use cityloop_store::{AuditNew, Department, Store, Tx, User};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -344,6 +344,3 @@ pub(crate) fn user_visible(scope: &DataScope, departments: &[Department], user: 
         }
     }
 }
-
-/// Kept so that later grants with narrower scopes can reuse the name.
-pub type GrantScope = Scope;

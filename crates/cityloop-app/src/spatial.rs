@@ -194,12 +194,6 @@ impl SpatialState {
             .locate(lon, lat)
             .and_then(|i| self.grids.get(i as usize))
     }
-
-    pub fn memory_bytes(&self) -> usize {
-        self.grid_index.memory_bytes()
-            + self.component_index.memory_bytes()
-            + self.address_index.memory_bytes()
-    }
 }
 
 fn index_err(e: cityloop_spatial::IndexError) -> AppError {

@@ -162,7 +162,7 @@ pub fn router(app: Arc<App>, http: HttpConfig) -> Router {
             ApiError::for_status(StatusCode::INTERNAL_SERVER_ERROR).into_response()
         }))
         .layer(middleware::from_fn(json_errors))
-        .layer(middleware::from_fn_with_state(state, record_metrics))
+        .layer(middleware::from_fn(record_metrics))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req
@@ -201,7 +201,7 @@ async fn not_found() -> ApiError {
     ApiError::for_status(StatusCode::NOT_FOUND)
 }
 
-async fn record_metrics(State(_s): State<AppState>, req: Request, next: Next) -> Response {
+async fn record_metrics(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().to_string();
     let route = req
