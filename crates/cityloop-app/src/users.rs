@@ -347,9 +347,21 @@ impl App {
         Ok(())
     }
 
-    pub async fn find_user_by_name(&self, username: &str) -> AppResult<Option<User>> {
-        let mut tx = self.store.read().await?;
-        Ok(tx.get_credentials(username).await?.map(|c| c.user))
+    /// A user by user name, if the actor may see them.
+    pub async fn find_user_by_name(
+        &self,
+        actor: &Actor,
+        username: &str,
+        ctx: &Ctx,
+    ) -> AppResult<Option<User>> {
+        let id = {
+            let mut tx = self.store.read().await?;
+            tx.get_credentials(username).await?.map(|c| c.user.id)
+        };
+        match id {
+            Some(id) => self.get_user(actor, id, ctx).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Loads a user and authorises `action` on them.

@@ -96,7 +96,7 @@ pub async fn geo(args: GeoBenchArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let mut found = 0usize;
     for (x, y) in &queries {
-        if grid_index.locate(*x, *y).is_some() {
+        if std::hint::black_box(grid_index.locate(*x, *y)).is_some() {
             found += 1;
         }
     }
@@ -111,12 +111,12 @@ pub async fn geo(args: GeoBenchArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let mut near = 0usize;
     for (x, y) in &inside {
-        near += point_index.nearest(*x, *y, 1, None, None).len();
+        near += std::hint::black_box(point_index.nearest(*x, *y, 1, None, None)).len();
     }
     let knn1 = t.elapsed().as_secs_f64();
     let t = Instant::now();
     for (x, y) in &inside {
-        near += point_index.nearest(*x, *y, 5, Some(200.0), None).len();
+        near += std::hint::black_box(point_index.nearest(*x, *y, 5, Some(200.0), None)).len();
     }
     let knn5 = t.elapsed().as_secs_f64();
     let stats = grid_index.stats();
@@ -151,7 +151,7 @@ pub async fn geo(args: GeoBenchArgs) -> anyhow::Result<()> {
         rate(queries.len(), knn5)
     );
     println!("| grid index stats | {stats:?} |");
-    let _ = near;
+    std::hint::black_box(near);
 
     if let Some(url) = args.pg_url {
         postgis(&url, &polygons, &points, &queries, &inside, args.pg_points).await?;

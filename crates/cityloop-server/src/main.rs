@@ -584,7 +584,7 @@ async fn user_command(config: &Option<PathBuf>, cmd: UserCommand) -> anyhow::Res
             ..
         } => {
             let user = app
-                .find_user_by_name(&username)
+                .find_user_by_name(&actor, &username, &ctx)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no user {username}"))?;
             let (password, generated) = read_password(password_stdin)?;

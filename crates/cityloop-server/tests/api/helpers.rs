@@ -79,7 +79,11 @@ impl TestApp {
 
     pub async fn user_id(&self, username: &str) -> i64 {
         self.app
-            .find_user_by_name(username)
+            .find_user_by_name(
+                &cityloop_app::Actor::System("test".into()),
+                username,
+                &cityloop_app::Ctx::default(),
+            )
             .await
             .unwrap()
             .unwrap()
