@@ -145,6 +145,7 @@ fn valid_action(case: &Case, kind: ActionKind, at: DateTime<Utc>, variant: u8) -
         ActionKind::Merge => Action::Merge {
             into_case: "OTHER".into(),
         },
+        ActionKind::Split => Action::Split { reason: reason() },
     }
 }
 
@@ -197,10 +198,10 @@ const STALLING: [ActionKind; 7] = [
 ];
 
 fn run_sequence(source_idx: usize, seeds: &[StepSeed]) -> Result<Vec<Event>, TestCaseError> {
-    let source = [Source::Public, Source::Hotline, Source::Inspector][source_idx];
+    let source = Source::ALL[source_idx];
     let opener = Actor {
         user_id: 99,
-        roles: vec![Role::Inspector, Role::System],
+        roles: vec![Role::Inspector, Role::System, Role::Leader],
         department: None,
     };
     let opened = open(
@@ -269,9 +270,27 @@ fn run_sequence(source_idx: usize, seeds: &[StepSeed]) -> Result<Vec<Event>, Tes
                 prop_assert_eq!(t.event.actor_id, actor.user_id);
                 prop_assert!(actor.roles.contains(&t.event.actor_role));
                 prop_assert!(t.case.rework_count >= case.rework_count);
+                // A closed case changes only through an audited reopen (resolved) or split (merged).
                 if let Step::Closed(outcome) = case.step {
-                    prop_assert_eq!(kind, ActionKind::Reopen);
-                    prop_assert_eq!(outcome, Outcome::Resolved);
+                    prop_assert!(
+                        (kind == ActionKind::Reopen && outcome == Outcome::Resolved)
+                            || (kind == ActionKind::Split && outcome == Outcome::Merged),
+                        "{kind:?} changed a case closed as {outcome:?}"
+                    );
+                    prop_assert!(
+                        !t.event.note.trim().is_empty(),
+                        "reopen/split without reason"
+                    );
+                }
+                if t.case.step != case.step {
+                    prop_assert_eq!(t.case.step_since, at);
+                }
+                // Pauses are well-formed and never overlap.
+                for w in t.case.pauses.windows(2) {
+                    prop_assert!(w[0].to <= w[1].from);
+                }
+                for p in &t.case.pauses {
+                    prop_assert!(p.from <= p.to);
                 }
                 if case.parked.is_some() || case.deferred.is_some() {
                     prop_assert!(HOLD_KINDS.contains(&kind), "{kind:?} applied while on hold");
@@ -300,7 +319,7 @@ proptest! {
 
     #[test]
     fn random_sequences_keep_invariants(
-        source_idx in 0usize..3,
+        source_idx in 0usize..Source::ALL.len(),
         seeds in proptest::collection::vec(step_seed(), 0..80),
     ) {
         run_sequence(source_idx, &seeds)?;

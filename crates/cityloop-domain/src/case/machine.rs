@@ -5,7 +5,7 @@ use thiserror::Error;
 
 use super::model::{
     Action, ActionKind, Actor, Case, DeferInfo, Details, Event, EventKind, ExtensionRequest,
-    NewCase, Outcome, ParkInfo, ParkRequest, Role, Source, Step, Supervision, Transition,
+    NewCase, Outcome, ParkInfo, ParkRequest, Pause, Role, Step, Supervision, Transition,
 };
 
 /// Why an action was refused. Checked in this order: step, role, department, payload.
@@ -61,7 +61,7 @@ pub fn roles_for(kind: ActionKind) -> &'static [Role] {
         }
         K::Supervise => &[Role::Leader],
         K::Remind => &[Role::Leader, Role::Dispatcher, Role::System],
-        K::Merge => &[Role::Acceptor, Role::ShiftLeader],
+        K::Merge | K::Split => &[Role::Acceptor, Role::ShiftLeader],
     }
 }
 
@@ -69,7 +69,8 @@ pub fn roles_for(kind: ActionKind) -> &'static [Role] {
 pub fn possible_now(case: &Case, kind: ActionKind) -> bool {
     use ActionKind as K;
     if let Step::Closed(outcome) = case.step {
-        return kind == K::Reopen && outcome == Outcome::Resolved;
+        return (kind == K::Reopen && outcome == Outcome::Resolved)
+            || (kind == K::Split && outcome == Outcome::Merged);
     }
     // A parked or deferred case is frozen except for lifting the hold, oversight and voiding.
     if case.parked.is_some() || case.deferred.is_some() {
@@ -98,7 +99,7 @@ pub fn possible_now(case: &Case, kind: ActionKind) -> bool {
         K::ApprovePark => step == Step::Disposing && case.park_request.is_some(),
         K::CheckPass | K::CheckFail => step == Step::Checking,
         K::Close => step == Step::Closing,
-        K::Unpark | K::Resume | K::Reopen => false,
+        K::Unpark | K::Resume | K::Reopen | K::Split => false,
         K::Defer | K::Supervise | K::Remind => true,
         K::Merge => matches!(step, Step::Verifying | Step::Accepting | Step::Filing),
     }
@@ -200,7 +201,8 @@ fn validate(case: &Case, action: &Action, at: DateTime<Utc>) -> Result<(), Trans
         | Action::RejectExtension { reason }
         | Action::RequestPark { reason }
         | Action::Defer { reason }
-        | Action::Reopen { reason } => require_text("reason", reason)?,
+        | Action::Reopen { reason }
+        | Action::Split { reason } => require_text("reason", reason)?,
         Action::File {
             class,
             condition,
@@ -284,10 +286,7 @@ fn validate(case: &Case, action: &Action, at: DateTime<Utc>) -> Result<(), Trans
 /// Creates a case. Public and hotline reports start at verification; inspectors' own
 /// reports skip it because the reporter has already seen the problem on site.
 pub fn open(new: NewCase, actor: &Actor, at: DateTime<Utc>) -> Result<Transition, TransitionError> {
-    let needed: &[Role] = match new.source {
-        Source::Inspector => &[Role::Inspector],
-        Source::Public | Source::Hotline => &[Role::System, Role::Acceptor],
-    };
+    let needed = new.source.reporting_roles();
     let role = needed
         .iter()
         .copied()
@@ -298,9 +297,10 @@ pub fn open(new: NewCase, actor: &Actor, at: DateTime<Utc>) -> Result<Transition
         })?;
     require_text("id", &new.id)?;
     require_text("description", &new.description)?;
-    let step = match new.source {
-        Source::Inspector => Step::Accepting,
-        Source::Public | Source::Hotline => Step::Verifying,
+    let step = if new.source.needs_verification() {
+        Step::Verifying
+    } else {
+        Step::Accepting
     };
     let case = Case {
         id: new.id.clone(),
@@ -310,6 +310,7 @@ pub fn open(new: NewCase, actor: &Actor, at: DateTime<Utc>) -> Result<Transition
         reported_at: at,
         updated_at: at,
         step,
+        step_since: at,
         version: 1,
         verified: None,
         class: None,
@@ -326,6 +327,7 @@ pub fn open(new: NewCase, actor: &Actor, at: DateTime<Utc>) -> Result<Transition
         park_request: None,
         parked: None,
         parked_seconds: 0,
+        pauses: Vec::new(),
         deferred: None,
         supervision: Vec::new(),
         reminders: 0,
@@ -522,10 +524,13 @@ pub fn apply(
             }
         }
         Action::Unpark => {
-            let seconds = next
-                .parked
-                .take()
-                .map_or(0, |p| (at - p.approved_at).num_seconds().max(0));
+            let seconds = next.parked.take().map_or(0, |p| {
+                next.pauses.push(Pause {
+                    from: p.approved_at,
+                    to: at,
+                });
+                (at - p.approved_at).num_seconds().max(0)
+            });
             next.parked_seconds = next.parked_seconds.saturating_add(seconds);
             details = Details::Unparked {
                 parked_seconds: seconds,
@@ -539,7 +544,11 @@ pub fn apply(
             });
             note = reason;
         }
-        Action::Resume => next.deferred = None,
+        Action::Resume => {
+            if let Some(d) = next.deferred.take() {
+                next.pauses.push(Pause { from: d.at, to: at });
+            }
+        }
         Action::Supervise { due, note: n } => {
             next.supervision.push(Supervision {
                 by,
@@ -568,6 +577,16 @@ pub fn apply(
             close(&mut next, Outcome::Merged, at);
             details = Details::Merged { into_case };
         }
+        Action::Split { reason } => {
+            // Back to acceptance as an independent case; it was never filed while merged.
+            next.merged_into = None;
+            next.closed_at = None;
+            next.step = Step::Accepting;
+            note = reason;
+        }
+    }
+    if next.step != case.step {
+        next.step_since = at;
     }
 
     next.version = case.version.saturating_add(1);
@@ -610,8 +629,14 @@ fn close(case: &mut Case, outcome: Outcome, at: DateTime<Utc>) {
         case.parked_seconds = case
             .parked_seconds
             .saturating_add((at - p.approved_at).num_seconds().max(0));
+        case.pauses.push(Pause {
+            from: p.approved_at,
+            to: at,
+        });
     }
-    case.deferred = None;
+    if let Some(d) = case.deferred.take() {
+        case.pauses.push(Pause { from: d.at, to: at });
+    }
     leave_disposing(case);
     case.closed_at = Some(at);
     case.step = Step::Closed(outcome);

@@ -12,13 +12,15 @@
 //! The workflow's [`Role`] is the case-side view of the organisation's roles plus `System` (timers);
 //! the application maps `crate::Role` onto it.
 
+mod clock;
 mod machine;
 mod model;
 mod replay;
 
+pub use clock::{StepClock, Urgency, due_if_resumed, rule_step, status, step_clock};
 pub use machine::{TransitionError, allowed, apply, open, possible_now, roles_for};
 pub use model::{
     Action, ActionKind, Actor, Case, DeferInfo, Details, Event, EventKind, ExtensionRequest,
-    NewCase, Outcome, ParkInfo, ParkRequest, Role, Source, Step, Supervision, Transition,
+    NewCase, Outcome, ParkInfo, ParkRequest, Pause, Role, Source, Step, Supervision, Transition,
 };
 pub use replay::{ReplayError, action_of, replay};

@@ -61,14 +61,74 @@ pub enum Role {
 }
 
 /// Channel a report came in through; decides the first step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Source {
-    /// Public app / web report: verified by the grid's inspector first.
+    /// Public app / web / Open311 report: verified by the grid's inspector first.
     Public,
-    /// 12319 hotline: verified by the grid's inspector first.
+    /// 12345 / 12319 hotline work order: verified by the grid's inspector first.
     Hotline,
-    /// Found by an inspector on patrol: already seen on site, so no verification.
+    /// Found by an inspector on patrol (监督员上报): already seen on site, so no verification.
     Inspector,
+    /// 领导批示: a leader's instruction goes straight to acceptance.
+    Leader,
+    /// 媒体曝光: press and social media; verified on site.
+    Media,
+    /// Video analytics alarm: machines raise false alarms, so verified on site.
+    Video,
+    /// IoT sensor alarm (manhole tilt, water level…): verified on site.
+    Sensor,
+}
+
+impl Source {
+    pub const ALL: [Source; 7] = [
+        Source::Public,
+        Source::Hotline,
+        Source::Inspector,
+        Source::Leader,
+        Source::Media,
+        Source::Video,
+        Source::Sensor,
+    ];
+
+    /// Whether the grid's inspector must confirm the problem on site before acceptance.
+    pub fn needs_verification(self) -> bool {
+        !matches!(self, Source::Inspector | Source::Leader)
+    }
+
+    /// Roles that may record a report from this channel.
+    pub fn reporting_roles(self) -> &'static [Role] {
+        match self {
+            Source::Inspector => &[Role::Inspector],
+            Source::Public => &[Role::System, Role::Acceptor],
+            Source::Hotline | Source::Media => &[Role::Acceptor, Role::System],
+            Source::Leader => &[Role::Leader, Role::Acceptor],
+            Source::Video | Source::Sensor => &[Role::System],
+        }
+    }
+
+    /// Stable code used in storage, filters and APIs.
+    pub fn code(self) -> &'static str {
+        match self {
+            Source::Public => "public",
+            Source::Hotline => "hotline",
+            Source::Inspector => "inspector",
+            Source::Leader => "leader",
+            Source::Media => "media",
+            Source::Video => "video",
+            Source::Sensor => "sensor",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Source> {
+        Source::ALL.into_iter().find(|s| s.code() == code)
+    }
+}
+
+/// A closed interval during which the case's clock stood still (挂账 or 缓办).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pause {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
 }
 
 /// Who acts. A person may hold several roles; `department` matters only to handlers.
@@ -142,6 +202,8 @@ pub struct Case {
     /// Instant of the latest event; later actions may not be earlier.
     pub updated_at: DateTime<Utc>,
     pub step: Step,
+    /// When the current step began (the clock of every step but disposal starts here).
+    pub step_since: DateTime<Utc>,
     pub version: u64,
     /// Inspector's on-site verdict for public/hotline reports.
     pub verified: Option<bool>,
@@ -164,6 +226,9 @@ pub struct Case {
     pub parked: Option<ParkInfo>,
     /// Calendar seconds spent parked, to exclude from overdue computations.
     pub parked_seconds: i64,
+    /// Finished parking and deferral periods; deadlines are pushed out by exactly their
+    /// working time.
+    pub pauses: Vec<Pause>,
     pub deferred: Option<DeferInfo>,
     pub supervision: Vec<Supervision>,
     pub reminders: u32,
@@ -256,6 +321,10 @@ pub enum Action {
     Merge {
         into_case: String,
     },
+    /// Undo a merge: the duplicate was a different problem after all.
+    Split {
+        reason: String,
+    },
 }
 
 /// Payload-free name of an action, for permission lists and events.
@@ -288,11 +357,12 @@ pub enum ActionKind {
     Remind,
     Reopen,
     Merge,
+    Split,
 }
 
 impl ActionKind {
     /// Every kind, in a fixed order (the order `allowed` reports them in).
-    pub const ALL: [ActionKind; 27] = [
+    pub const ALL: [ActionKind; 28] = [
         ActionKind::Verify,
         ActionKind::Accept,
         ActionKind::Decline,
@@ -320,6 +390,7 @@ impl ActionKind {
         ActionKind::Remind,
         ActionKind::Reopen,
         ActionKind::Merge,
+        ActionKind::Split,
     ];
 }
 
@@ -353,6 +424,7 @@ impl Action {
             Action::Remind { .. } => ActionKind::Remind,
             Action::Reopen { .. } => ActionKind::Reopen,
             Action::Merge { .. } => ActionKind::Merge,
+            Action::Split { .. } => ActionKind::Split,
         }
     }
 }

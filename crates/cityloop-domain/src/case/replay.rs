@@ -152,6 +152,7 @@ pub fn action_of(event: &Event) -> Option<Action> {
         (K::Merge, Details::Merged { into_case }) => Action::Merge {
             into_case: into_case.clone(),
         },
+        (K::Split, Details::None) => Action::Split { reason: note },
         _ => return None,
     };
     Some(action)
