@@ -28,6 +28,22 @@ pub enum AppError {
     /// The object changed since the client read it; `current` is its present state.
     #[error("the record was changed by someone else")]
     VersionConflict { current: Option<serde_json::Value> },
+    /// Well-formed input the domain refuses, with a stable code (`outside_city`, `unknown_class`,
+    /// `photo_required`, `idempotency_key_reused`, …).
+    #[error("{message}")]
+    Rejected {
+        code: &'static str,
+        field: Option<String>,
+        message: String,
+    },
+    /// The action is not possible in the case's present state; `allowed` lists what the caller
+    /// may do now and `current` is the case as it is.
+    #[error("{message}")]
+    IllegalTransition {
+        message: String,
+        allowed: Vec<String>,
+        current: Option<serde_json::Value>,
+    },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -48,6 +64,16 @@ impl From<StoreError> for AppError {
             StoreError::VersionConflict => AppError::VersionConflict { current: None },
             StoreError::Unavailable(m) => AppError::Unavailable(m),
             StoreError::Incompatible(m) | StoreError::Other(m) => AppError::Internal(m),
+        }
+    }
+}
+
+impl AppError {
+    pub fn rejected(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        AppError::Rejected {
+            code,
+            field: Some(field.to_owned()),
+            message: message.into(),
         }
     }
 }

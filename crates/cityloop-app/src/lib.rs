@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 pub mod basedata;
+pub mod cases;
 pub mod clock;
 pub mod demo;
 mod error;
@@ -40,6 +41,7 @@ pub struct AppConfig {
     pub lockout_duration: Duration,
     pub password_policy: PasswordPolicy,
     pub argon2: secret::HashParams,
+    pub cases: cases::CasesConfig,
 }
 
 impl Default for AppConfig {
@@ -51,6 +53,7 @@ impl Default for AppConfig {
             lockout_duration: Duration::minutes(30),
             password_policy: PasswordPolicy::default(),
             argon2: secret::HashParams::default(),
+            cases: cases::CasesConfig::default(),
         }
     }
 }
@@ -148,6 +151,14 @@ pub struct App {
     spatial_revision: Mutex<Option<String>>,
     /// The database's `calendar.revision` the calendar was loaded at.
     calendar_revision: Mutex<Option<String>>,
+    /// Tunables of the closed loop (a copy of `cfg.cases`, for brevity).
+    cases_cfg: cases::CasesConfig,
+    rules_cache: cases::rules::RulesCache,
+    /// Departments change rarely and every case action needs them.
+    department_cache: Mutex<Option<(DateTime<Utc>, Arc<Vec<Department>>)>>,
+    /// Started on the first report.
+    intake: std::sync::OnceLock<cases::intake::Intake>,
+    blobs: cases::evidence::Blobs,
 }
 
 impl App {
@@ -155,9 +166,15 @@ impl App {
         let dummy_hash = secret::hash_password(&cfg.argon2, "cityloop-timing-equaliser")?;
         let calendar = cityloop_domain::calendar::WorkCalendar::new(Default::default(), [])
             .map_err(|e| AppError::Internal(e.to_string()))?;
+        let blobs = cases::evidence::Blobs::open(&cfg.cases.evidence)?;
         Ok(App {
             store,
             clock,
+            cases_cfg: cfg.cases.clone(),
+            rules_cache: Default::default(),
+            department_cache: Mutex::new(None),
+            intake: std::sync::OnceLock::new(),
+            blobs,
             cfg,
             dummy_hash,
             calendar: RwLock::new(Arc::new(calendar)),
@@ -165,6 +182,34 @@ impl App {
             spatial_revision: Mutex::new(None),
             calendar_revision: Mutex::new(None),
         })
+    }
+
+    /// The departments, at most a few seconds old (edits here invalidate at once).
+    pub(crate) async fn departments_cached(&self) -> AppResult<Arc<Vec<Department>>> {
+        let now = self.clock.now();
+        if let Some((at, list)) = self
+            .department_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            && now >= at
+            && now - at < Duration::seconds(5)
+        {
+            return Ok(list);
+        }
+        let list = Arc::new(self.departments().await?);
+        *self
+            .department_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((now, list.clone()));
+        Ok(list)
+    }
+
+    pub(crate) fn invalidate_departments(&self) {
+        *self
+            .department_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -305,6 +305,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.invalidate_departments();
         Ok(dept)
     }
 
@@ -368,6 +369,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.invalidate_departments();
         Ok(after)
     }
 }

@@ -94,7 +94,7 @@ pub struct ImportRequest {
     pub name: Option<String>,
 }
 
-fn parse_content(r: &RuleSetRecord) -> AppResult<RuleSetContent> {
+pub(crate) fn parse_content(r: &RuleSetRecord) -> AppResult<RuleSetContent> {
     serde_json::from_value(r.content.clone())
         .map_err(|e| AppError::Internal(format!("rule set {} content: {e}", r.id)))
 }
@@ -104,7 +104,7 @@ fn to_json(c: &RuleSetContent) -> AppResult<serde_json::Value> {
 }
 
 /// The published rule set in force on the local (UTC+8) date of `at`.
-fn in_force(sets: &[RuleSetRecord], at: DateTime<Utc>) -> Option<&RuleSetRecord> {
+pub(crate) fn in_force(sets: &[RuleSetRecord], at: DateTime<Utc>) -> Option<&RuleSetRecord> {
     let day = at.with_timezone(&CHINA_OFFSET).date_naive();
     sets.iter()
         .filter(|r| r.status == "published" && r.effective_from.is_some_and(|d| d <= day))
@@ -856,6 +856,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.invalidate_rules();
         Ok((published, check))
     }
 

@@ -35,6 +35,14 @@ pub enum Action {
     /// Unit grids, components, addresses, geocoding.
     BaseDataRead,
     BaseDataWrite,
+    /// Report a case (any channel the roles allow).
+    CaseReport,
+    /// See cases, their timelines and evidence.
+    CaseRead,
+    /// Perform a workflow action; the case state machine decides which.
+    CaseAct,
+    /// Upload photos and files.
+    EvidenceUpload,
 }
 
 impl Action {
@@ -59,6 +67,10 @@ impl Action {
             Action::CalendarWrite => "calendar.write",
             Action::BaseDataRead => "basedata.read",
             Action::BaseDataWrite => "basedata.write",
+            Action::CaseReport => "case.report",
+            Action::CaseRead => "case.read",
+            Action::CaseAct => "case.act",
+            Action::EvidenceUpload => "evidence.upload",
         }
     }
 }
@@ -174,6 +186,30 @@ pub const GRANTS: &[Grant] = &[
     g(A::BaseDataRead, R::SysAdmin, S::All),
     g(A::BaseDataRead, R::AuditAdmin, S::All),
     g(A::BaseDataWrite, R::SysAdmin, S::All),
+    // The closed loop. The case state machine decides which step each role may take; these rows
+    // decide whose cases a person may touch at all: inspectors their areas (and what they
+    // reported), handlers their department's cases, the centre and leaders every case.
+    g(A::CaseReport, R::Inspector, S::All),
+    g(A::CaseReport, R::Acceptor, S::All),
+    g(A::CaseReport, R::Leader, S::All),
+    g(A::CaseRead, R::Inspector, S::OwnArea),
+    g(A::CaseRead, R::Acceptor, S::All),
+    g(A::CaseRead, R::ShiftLeader, S::All),
+    g(A::CaseRead, R::Dispatcher, S::All),
+    g(A::CaseRead, R::Handler, S::OwnDepartment),
+    g(A::CaseRead, R::Leader, S::All),
+    g(A::CaseRead, R::AuditAdmin, S::All),
+    g(A::CaseAct, R::Inspector, S::OwnArea),
+    g(A::CaseAct, R::Acceptor, S::All),
+    g(A::CaseAct, R::ShiftLeader, S::All),
+    g(A::CaseAct, R::Dispatcher, S::All),
+    g(A::CaseAct, R::Handler, S::OwnDepartment),
+    g(A::CaseAct, R::Leader, S::All),
+    g(A::EvidenceUpload, R::Inspector, S::All),
+    g(A::EvidenceUpload, R::Acceptor, S::All),
+    g(A::EvidenceUpload, R::ShiftLeader, S::All),
+    g(A::EvidenceUpload, R::Handler, S::All),
+    g(A::EvidenceUpload, R::Leader, S::All),
 ];
 
 /// Who is acting, with the data scope that comes from their department and areas.
@@ -200,6 +236,12 @@ pub enum Target<'a> {
         id: i64,
         department_chain: &'a [i64],
         areas: &'a [AreaCode],
+    },
+    /// A case: where it is, which departments hold it (each with its ancestors), who reported it.
+    Case {
+        area: Option<&'a AreaCode>,
+        department_ids: &'a [i64],
+        reported_by: i64,
     },
 }
 
@@ -233,12 +275,20 @@ fn scope_covers(scope: Scope, subject: &Subject, target: &Target<'_>) -> bool {
             department_chain,
             ..
         } => *id == s.user_id || in_department(s, department_chain),
+        Target::Case {
+            department_ids,
+            reported_by,
+            ..
+        } => *reported_by == s.user_id || in_department(s, department_ids),
     };
     let area = |s: &Subject| match target {
         Target::Collection => true,
         Target::Area(a) => in_areas(s, a),
         Target::Department { .. } => false,
         Target::User { id, areas, .. } => *id == s.user_id || areas.iter().any(|a| in_areas(s, a)),
+        Target::Case {
+            area, reported_by, ..
+        } => *reported_by == s.user_id || area.is_some_and(|a| in_areas(s, a)),
     };
     match scope {
         Scope::All => true,

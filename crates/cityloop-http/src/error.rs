@@ -21,6 +21,9 @@ pub struct ErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub current: Option<serde_json::Value>,
+    /// The actions the caller may take now (code `illegal_transition`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
     /// Every offending row of a rejected table (code `invalid_rows`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<RowErrorBody>>,
@@ -52,6 +55,7 @@ impl ApiError {
                 message: message.into(),
                 field: None,
                 current: None,
+                allowed: None,
                 errors: None,
             }),
         }
@@ -139,6 +143,27 @@ impl From<AppError> for ApiError {
                     "version_conflict",
                     "the record was changed by someone else; reload and retry",
                 );
+                err.body.current = current;
+                err
+            }
+            AppError::Rejected {
+                code,
+                field,
+                message,
+            } => {
+                let err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message);
+                match field {
+                    Some(f) => err.field(f),
+                    None => err,
+                }
+            }
+            AppError::IllegalTransition {
+                message,
+                allowed,
+                current,
+            } => {
+                let mut err = ApiError::new(StatusCode::CONFLICT, "illegal_transition", message);
+                err.body.allowed = Some(allowed);
                 err.body.current = current;
                 err
             }

@@ -80,6 +80,7 @@ pub struct AppState {
         (name = "audit", description = "The append-only audit log"),
         (name = "basedata", description = "Geocoding, unit grids, components, standard addresses"),
         (name = "standards", description = "Taxonomy, filing rules (versioned), responsibility matrix, working calendar"),
+        (name = "cases", description = "The closed loop: intake, workflow actions, queues, search, evidence, messages"),
     )
 )]
 struct ApiDoc;
@@ -124,7 +125,8 @@ fn api_router() -> OpenApiRouter<AppState> {
             .merge(routes::users::router())
             .merge(routes::audit::router())
             .merge(routes::standards::router())
-            .merge(routes::basedata::router()),
+            .merge(routes::basedata::router())
+            .merge(routes::cases::router()),
     )
 }
 

@@ -15,7 +15,42 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
+    pub cases: CasesConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CasesConfig {
+    /// Photo and file store; empty = `blobs` beside an SQLite database, else `data/blobs`.
+    pub evidence_dir: String,
+    pub max_upload_bytes: u64,
+    pub photo_max_distance_m: f64,
+    pub duplicate_radius_m: f64,
+    pub duplicate_window_hours: i64,
+    pub idempotency_days: i64,
+    pub inspector_photo_required: bool,
+    pub timer_interval_secs: u64,
+    pub intake_max_batch: usize,
+    /// Notifications are also posted here when set.
+    pub webhook_url: String,
+}
+
+impl Default for CasesConfig {
+    fn default() -> Self {
+        CasesConfig {
+            evidence_dir: String::new(),
+            max_upload_bytes: 20 * 1024 * 1024,
+            photo_max_distance_m: 200.0,
+            duplicate_radius_m: 100.0,
+            duplicate_window_hours: 72,
+            idempotency_days: 8,
+            inspector_photo_required: true,
+            timer_interval_secs: 15,
+            intake_max_batch: 1000,
+            webhook_url: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -285,6 +320,43 @@ impl Config {
             argon2: cityloop_app::HashParams {
                 memory_kib: a.argon2_memory_kib,
                 iterations: a.argon2_iterations,
+            },
+            cases: self.cases_config(),
+        }
+    }
+
+    /// Where evidence is kept: the configured directory, or `blobs` beside the SQLite file.
+    pub fn evidence_dir(&self) -> std::path::PathBuf {
+        if !self.cases.evidence_dir.is_empty() {
+            return self.cases.evidence_dir.clone().into();
+        }
+        let sqlite_path = self
+            .database
+            .url
+            .strip_prefix("sqlite://")
+            .map(|p| p.split('?').next().unwrap_or(p));
+        match sqlite_path.and_then(|p| Path::new(p).parent()) {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join("blobs"),
+            _ => std::path::PathBuf::from("data/blobs"),
+        }
+    }
+
+    pub fn cases_config(&self) -> cityloop_app::cases::CasesConfig {
+        let c = &self.cases;
+        cityloop_app::cases::CasesConfig {
+            duplicate_radius_m: c.duplicate_radius_m,
+            duplicate_window_hours: c.duplicate_window_hours,
+            idempotency_days: c.idempotency_days.max(7),
+            inspector_photo_required: c.inspector_photo_required,
+            intake: cityloop_app::cases::IntakeConfig {
+                max_batch: c.intake_max_batch.max(1),
+                ..Default::default()
+            },
+            evidence: cityloop_app::cases::EvidenceConfig {
+                dir: Some(self.evidence_dir()),
+                max_bytes: c.max_upload_bytes,
+                max_distance_m: c.photo_max_distance_m,
+                ..Default::default()
             },
         }
     }

@@ -30,6 +30,7 @@ pub struct Running {
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     follower: tokio::task::JoinHandle<()>,
+    worker: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -37,6 +38,7 @@ impl Running {
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());
         self.follower.abort();
+        self.worker.abort();
         self.task.await.context("server task")?.context("server")?;
         self.app.store().close().await;
         Ok(())
@@ -67,9 +69,11 @@ pub async fn start(cfg: &Config, app: Arc<App>) -> anyhow::Result<Running> {
                 if let Err(e) = app.refresh_calendar_if_changed().await {
                     tracing::warn!(error = %e, "could not refresh the working calendar");
                 }
+                app.invalidate_rules();
             }
         })
     };
+    let worker = spawn_worker(cfg, app.clone());
     let task = tokio::spawn(async move {
         axum::serve(
             listener,
@@ -86,5 +90,44 @@ pub async fn start(cfg: &Config, app: Arc<App>) -> anyhow::Result<Running> {
         shutdown: tx,
         task,
         follower,
+        worker,
+    })
+}
+
+/// Timers, notification delivery and evidence cleanup. Every instance runs it; the storage
+/// layer makes concurrent passes safe (row locks with SKIP LOCKED on PostgreSQL).
+fn spawn_worker(cfg: &Config, app: Arc<App>) -> tokio::task::JoinHandle<()> {
+    let mut notifiers: Vec<Arc<dyn cityloop_app::cases::Notifier>> = Vec::new();
+    if !cfg.cases.webhook_url.is_empty() {
+        notifiers.push(Arc::new(cityloop_app::cases::WebhookNotifier {
+            url: cfg.cases.webhook_url.clone(),
+            client: reqwest::Client::new(),
+        }));
+    }
+    let every = std::time::Duration::from_secs(cfg.cases.timer_interval_secs.max(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        let mut passes: u64 = 0;
+        loop {
+            tick.tick().await;
+            passes += 1;
+            match app.tick_timers().await {
+                Ok(r) if r.warnings + r.overdue > 0 => {
+                    tracing::info!(warnings = r.warnings, overdue = r.overdue, "case clocks")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "timer pass failed"),
+            }
+            if let Err(e) = app.deliver_outbox(&notifiers).await {
+                tracing::warn!(error = %e, "notification delivery failed");
+            }
+            if passes % (3600 / every.as_secs().max(1)).max(1) == 1 {
+                match app.remove_orphan_blobs().await {
+                    Ok(n) if n > 0 => tracing::info!(removed = n, "orphan evidence removed"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "evidence cleanup failed"),
+                }
+            }
+        }
     })
 }

@@ -3,8 +3,13 @@
 //! [`Tx`] implementation is stamped out for both concrete sqlx database types by one macro. Only DDL
 //! (the migrations) and engine-specific capabilities live in the backend crates.
 
+mod cases;
 mod rows;
 
+pub use cases::{
+    action_code, assisting_column, case_role_code, event_kind_code, outcome_code, step_code,
+    step_outcome_code,
+};
 use cityloop_store::StoreError;
 pub use rows::*;
 use sqlx::{Database, Transaction};
@@ -64,7 +69,7 @@ pub fn like_pattern(text: &str) -> String {
 }
 
 macro_rules! impl_tx {
-    ($db:ty) => {
+    ($db:ty, $cases:ident) => {
         #[async_trait::async_trait]
         impl cityloop_store::Tx for SqlTx<$db> {
             async fn commit(self: Box<Self>) -> cityloop_store::Result<()> {
@@ -1221,6 +1226,211 @@ macro_rules! impl_tx {
                 .map(|v| v.into_iter().map(Into::into).collect())
                 .map_err(map_err)
             }
+            async fn reserve_case_serials(
+                &mut self,
+                day: &str,
+                district: &str,
+                count: i64,
+            ) -> cityloop_store::Result<i64> {
+                cases::$cases::reserve_case_serials(&mut self.tx, day, district, count).await
+            }
+
+            async fn insert_cases(&mut self, new: &[cityloop_store::CaseNew]) -> cityloop_store::Result<()> {
+                cases::$cases::insert_cases(&mut self.tx, new).await
+            }
+
+            async fn get_case(&mut self, id: &str) -> cityloop_store::Result<Option<cityloop_store::CaseRecord>> {
+                cases::$cases::get_case(&mut self.tx, id).await
+            }
+
+            async fn get_case_for_update(
+                &mut self,
+                id: &str,
+            ) -> cityloop_store::Result<Option<cityloop_store::CaseRecord>> {
+                cases::$cases::get_case_for_update(&mut self.tx, id).await
+            }
+
+            async fn get_cases(&mut self, ids: &[String]) -> cityloop_store::Result<Vec<cityloop_store::CaseRecord>> {
+                cases::$cases::get_cases(&mut self.tx, ids).await
+            }
+
+            async fn apply_case_change(&mut self, change: &cityloop_store::CaseChange) -> cityloop_store::Result<()> {
+                cases::$cases::apply_case_change(&mut self.tx, change).await
+            }
+
+            async fn set_case_clock(
+                &mut self,
+                id: &str,
+                version: i64,
+                clock: &cityloop_store::CaseClock,
+            ) -> cityloop_store::Result<bool> {
+                cases::$cases::set_case_clock(&mut self.tx, id, version, clock).await
+            }
+
+            async fn case_events(&mut self, id: &str) -> cityloop_store::Result<Vec<cityloop_domain::case::Event>> {
+                cases::$cases::case_events(&mut self.tx, id).await
+            }
+
+            async fn case_events_since(
+                &mut self,
+                since: chrono::DateTime<chrono::Utc>,
+                after: Option<(String, i64)>,
+                limit: i64,
+            ) -> cityloop_store::Result<Vec<cityloop_domain::case::Event>> {
+                cases::$cases::case_events_since(&mut self.tx, since, after, limit).await
+            }
+
+            async fn list_cases(
+                &mut self,
+                query: &cityloop_store::CaseQuery,
+            ) -> cityloop_store::Result<Vec<cityloop_store::CaseRecord>> {
+                cases::$cases::list_cases(&mut self.tx, query).await
+            }
+
+            async fn count_cases(&mut self, query: &cityloop_store::CaseQuery) -> cityloop_store::Result<i64> {
+                cases::$cases::count_cases(&mut self.tx, query).await
+            }
+
+            async fn open_cases_near(
+                &mut self,
+                bbox: [f64; 4],
+                since: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> cityloop_store::Result<Vec<cityloop_store::CaseRecord>> {
+                cases::$cases::open_cases_near(&mut self.tx, bbox, since, limit).await
+            }
+
+            async fn claim_due_timers(
+                &mut self,
+                now: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> cityloop_store::Result<Vec<cityloop_store::CaseRecord>> {
+                cases::$cases::claim_due_timers(&mut self.tx, now, limit).await
+            }
+
+            async fn insert_case_link(&mut self, link: &cityloop_store::CaseLink) -> cityloop_store::Result<()> {
+                cases::$cases::insert_case_link(&mut self.tx, link).await
+            }
+
+            async fn delete_case_link(&mut self, from_case: &str, kind: &str) -> cityloop_store::Result<bool> {
+                cases::$cases::delete_case_link(&mut self.tx, from_case, kind).await
+            }
+
+            async fn case_links(&mut self, id: &str) -> cityloop_store::Result<Vec<cityloop_store::CaseLink>> {
+                cases::$cases::case_links(&mut self.tx, id).await
+            }
+
+            async fn get_idempotency(
+                &mut self,
+                owner: i64,
+                keys: &[String],
+            ) -> cityloop_store::Result<Vec<cityloop_store::IdempotencyRecord>> {
+                cases::$cases::get_idempotency(&mut self.tx, owner, keys).await
+            }
+
+            async fn insert_idempotency(
+                &mut self,
+                records: &[cityloop_store::IdempotencyRecord],
+            ) -> cityloop_store::Result<()> {
+                cases::$cases::insert_idempotency(&mut self.tx, records).await
+            }
+
+            async fn purge_idempotency(&mut self, before: chrono::DateTime<chrono::Utc>) -> cityloop_store::Result<u64> {
+                cases::$cases::purge_idempotency(&mut self.tx, before).await
+            }
+
+            async fn insert_blobs(&mut self, blobs: &[cityloop_store::BlobRecord]) -> cityloop_store::Result<()> {
+                cases::$cases::insert_blobs(&mut self.tx, blobs).await
+            }
+
+            async fn get_blobs(&mut self, hashes: &[String]) -> cityloop_store::Result<Vec<cityloop_store::BlobRecord>> {
+                cases::$cases::get_blobs(&mut self.tx, hashes).await
+            }
+
+            async fn insert_attachments(
+                &mut self,
+                attachments: &[cityloop_store::AttachmentRecord],
+            ) -> cityloop_store::Result<()> {
+                cases::$cases::insert_attachments(&mut self.tx, attachments).await
+            }
+
+            async fn case_attachments(
+                &mut self,
+                id: &str,
+            ) -> cityloop_store::Result<Vec<cityloop_store::AttachmentRecord>> {
+                cases::$cases::case_attachments(&mut self.tx, id).await
+            }
+
+            async fn blob_referenced(&mut self, hash: &str) -> cityloop_store::Result<bool> {
+                cases::$cases::blob_referenced(&mut self.tx, hash).await
+            }
+
+            async fn unreferenced_blobs(
+                &mut self,
+                before: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> cityloop_store::Result<Vec<String>> {
+                cases::$cases::unreferenced_blobs(&mut self.tx, before, limit).await
+            }
+
+            async fn delete_blobs(&mut self, hashes: &[String]) -> cityloop_store::Result<u64> {
+                cases::$cases::delete_blobs(&mut self.tx, hashes).await
+            }
+
+            async fn insert_outbox(&mut self, items: &[cityloop_store::OutboxNew]) -> cityloop_store::Result<()> {
+                cases::$cases::insert_outbox(&mut self.tx, items).await
+            }
+
+            async fn claim_outbox(
+                &mut self,
+                now: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> cityloop_store::Result<Vec<cityloop_store::OutboxRecord>> {
+                cases::$cases::claim_outbox(&mut self.tx, now, limit).await
+            }
+
+            async fn mark_outbox_delivered(
+                &mut self,
+                ids: &[i64],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<()> {
+                cases::$cases::mark_outbox_delivered(&mut self.tx, ids, now).await
+            }
+
+            async fn mark_outbox_failed(
+                &mut self,
+                id: i64,
+                error: &str,
+                retry_at: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<()> {
+                cases::$cases::mark_outbox_failed(&mut self.tx, id, error, retry_at).await
+            }
+
+            async fn count_outbox_pending(&mut self) -> cityloop_store::Result<i64> {
+                cases::$cases::count_outbox_pending(&mut self.tx).await
+            }
+
+            async fn insert_messages(&mut self, messages: &[cityloop_store::MessageNew]) -> cityloop_store::Result<u64> {
+                cases::$cases::insert_messages(&mut self.tx, messages).await
+            }
+
+            async fn list_messages(
+                &mut self,
+                recipients: &[String],
+                unread_only: bool,
+                limit: i64,
+            ) -> cityloop_store::Result<Vec<cityloop_store::MessageRecord>> {
+                cases::$cases::list_messages(&mut self.tx, recipients, unread_only, limit).await
+            }
+
+            async fn mark_messages_read(
+                &mut self,
+                recipients: &[String],
+                ids: &[i64],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<u64> {
+                cases::$cases::mark_messages_read(&mut self.tx, recipients, ids, now).await
+            }
         }
 
         impl SqlTx<$db> {
@@ -1311,5 +1521,5 @@ macro_rules! impl_tx {
     };
 }
 
-impl_tx!(sqlx::Sqlite);
-impl_tx!(sqlx::Postgres);
+impl_tx!(sqlx::Sqlite, sqlite);
+impl_tx!(sqlx::Postgres, postgres);

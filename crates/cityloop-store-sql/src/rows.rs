@@ -3,10 +3,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use cityloop_domain::Role;
 use cityloop_domain::calendar::{DayKind, DayRule};
+use cityloop_domain::case::Case;
 use cityloop_domain::taxonomy::{ClassKind, ClassRef, TaxonomyClass};
 use cityloop_store::{
-    AddressRecord, ApiToken, Area, AuditEntry, ComponentChange, ComponentRecord, Department,
-    GridRecord, RuleSetRecord, Session, StoreError, StoredClass, User,
+    AddressRecord, ApiToken, Area, AttachmentRecord, AuditEntry, BlobRecord, CaseClock, CaseIntake,
+    CaseLink, CaseRecord, ComponentChange, ComponentRecord, Department, GridRecord,
+    IdempotencyRecord, MessageRecord, OutboxRecord, RuleSetRecord, Session, StoreError,
+    StoredClass, User,
 };
 use sqlx::FromRow;
 use sqlx::types::Json;
@@ -458,6 +461,216 @@ impl From<AddressRow> for AddressRecord {
             community_code: r.community_code,
             grid_code: r.grid_code,
             source: r.source,
+        }
+    }
+}
+
+/// The columns `get_case` and friends read: the state plus what is not derived from it.
+#[derive(FromRow)]
+pub struct CaseRow {
+    pub state: Json<Case>,
+    pub reported_class: Option<String>,
+    pub address: Option<String>,
+    pub lon: f64,
+    pub lat: f64,
+    pub grid_code: Option<String>,
+    pub community_code: Option<String>,
+    pub street_code: Option<String>,
+    pub district_code: Option<String>,
+    pub component_id: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub external_ref: Option<String>,
+    pub device_id: Option<String>,
+    pub confidence: Option<f64>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub warn_at: Option<DateTime<Utc>>,
+    pub urgency: String,
+    pub next_timer_at: Option<DateTime<Utc>>,
+    pub disposal_overdue: bool,
+}
+
+impl From<CaseRow> for CaseRecord {
+    fn from(r: CaseRow) -> Self {
+        CaseRecord {
+            case: r.state.0,
+            intake: CaseIntake {
+                reported_class: r.reported_class,
+                address: r.address,
+                lon: r.lon,
+                lat: r.lat,
+                grid_code: r.grid_code,
+                community_code: r.community_code,
+                street_code: r.street_code,
+                district_code: r.district_code,
+                component_id: r.component_id,
+                contact_name: r.contact_name,
+                contact_phone: r.contact_phone,
+                external_ref: r.external_ref,
+                device_id: r.device_id,
+                confidence: r.confidence,
+            },
+            clock: CaseClock {
+                due_at: r.due_at,
+                warn_at: r.warn_at,
+                urgency: r.urgency,
+                next_timer_at: r.next_timer_at,
+                disposal_overdue: r.disposal_overdue,
+            },
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct CaseLinkRow {
+    pub from_case: String,
+    pub to_case: String,
+    pub kind: String,
+    pub created_by: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<CaseLinkRow> for CaseLink {
+    fn from(r: CaseLinkRow) -> Self {
+        CaseLink {
+            from_case: r.from_case,
+            to_case: r.to_case,
+            kind: r.kind,
+            created_by: r.created_by,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct IdempotencyRow {
+    pub owner: i64,
+    pub key: String,
+    pub request_hash: String,
+    pub case_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<IdempotencyRow> for IdempotencyRecord {
+    fn from(r: IdempotencyRow) -> Self {
+        IdempotencyRecord {
+            owner: r.owner,
+            key: r.key,
+            request_hash: r.request_hash,
+            case_id: r.case_id,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct BlobRow {
+    pub hash: String,
+    pub size: i64,
+    pub media_type: String,
+    pub exif: Option<Json<serde_json::Value>>,
+    pub dhash: Option<i64>,
+    pub uploaded_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<BlobRow> for BlobRecord {
+    fn from(r: BlobRow) -> Self {
+        BlobRecord {
+            hash: r.hash,
+            size: r.size,
+            media_type: r.media_type,
+            exif: r.exif.map(|j| j.0),
+            dhash: r.dhash,
+            uploaded_by: r.uploaded_by,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct AttachmentRow {
+    pub case_id: String,
+    pub hash: String,
+    pub stage: String,
+    pub event_version: i64,
+    pub flags: Json<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<AttachmentRow> for AttachmentRecord {
+    fn from(r: AttachmentRow) -> Self {
+        AttachmentRecord {
+            case_id: r.case_id,
+            hash: r.hash,
+            stage: r.stage,
+            event_version: r.event_version,
+            flags: r.flags.0,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub dedup_key: String,
+    pub case_id: Option<String>,
+    pub kind: String,
+    pub payload: Json<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+impl From<OutboxRow> for OutboxRecord {
+    fn from(r: OutboxRow) -> Self {
+        OutboxRecord {
+            id: r.id,
+            channel: r.channel,
+            recipient: r.recipient,
+            dedup_key: r.dedup_key,
+            case_id: r.case_id,
+            kind: r.kind,
+            payload: r.payload.0,
+            created_at: r.created_at,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            delivered_at: r.delivered_at,
+            last_error: r.last_error,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub struct MessageRow {
+    pub id: i64,
+    pub recipient: String,
+    pub dedup_key: String,
+    pub case_id: Option<String>,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+impl From<MessageRow> for MessageRecord {
+    fn from(r: MessageRow) -> Self {
+        MessageRecord {
+            id: r.id,
+            recipient: r.recipient,
+            dedup_key: r.dedup_key,
+            case_id: r.case_id,
+            kind: r.kind,
+            title: r.title,
+            body: r.body,
+            created_at: r.created_at,
+            read_at: r.read_at,
         }
     }
 }

@@ -10,6 +10,9 @@ use cityloop_domain::Role;
 use cityloop_store::*;
 use serde_json::json;
 
+mod cases;
+pub use cases::*;
+
 fn t0() -> DateTime<Utc> {
     // Microsecond precision: PostgreSQL keeps microseconds, so tests compare at that precision.
     Utc.with_ymd_and_hms(2026, 3, 2, 8, 30, 0).unwrap() + Duration::microseconds(123_456)

@@ -75,25 +75,33 @@ async fn engines_have_the_same_tables_and_columns() {
     let a = sqlite_schema(lite.url()).await;
     let b = postgres_schema(pg.url()).await;
     pg.cleanup().await;
-    assert!(a.contains_key("users") && a.contains_key("audit_log"));
+    assert!(a.contains_key("users") && a.contains_key("audit_log") && a.contains_key("cases"));
     assert_eq!(a, b, "SQLite and PostgreSQL schemas diverge");
 }
 
-const TAMPER: [&str; 4] = [
+const TAMPER: [&str; 6] = [
     "UPDATE audit_log SET action = 'forged'",
     "DELETE FROM audit_log",
     "UPDATE rule_sets SET name = 'forged'",
     "DELETE FROM rule_sets",
+    "UPDATE case_events SET note = 'forged'",
+    "DELETE FROM case_events",
 ];
 
-const SEED: [&str; 2] = [
+const SEED: [&str; 4] = [
     "INSERT INTO audit_log (at, actor_name, action, object_type, result, detail) \
      VALUES ('2026-01-01T00:00:00+00:00', 'x', 'a', 'o', 'ok', '{}')",
     "INSERT INTO rule_sets (number, name, status, effective_from, content, created_at, created_by, updated_at) \
      VALUES (1, 'v1', 'published', '2026-01-01', '{}', '2026-01-01T00:00:00+00:00', 'x', '2026-01-01T00:00:00+00:00')",
+    "INSERT INTO cases (id, version, source, step, description, lon, lat, reported_by, reported_at, step_since, \
+     updated_at, urgency, search_text, state) VALUES ('C1', 1, 'inspector', 'accepting', 'x', 120.0, 30.0, 1, \
+     '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', 'none', 'c1 x', '{}')",
+    "INSERT INTO case_events (case_id, version, kind, actor_id, actor_role, at, from_step, to_step, note, body) \
+     VALUES ('C1', 1, 'opened', 1, 'inspector', '2026-01-01T00:00:00+00:00', 'accepting', 'accepting', '', '{}')",
 ];
 
-/// The audit log and published rule sets refuse changes in the database itself, not only in code.
+/// The audit log, published rule sets and case events refuse changes in the database itself, not
+/// only in code.
 #[tokio::test]
 async fn sqlite_refuses_tampering() {
     let db = TestDb::sqlite();
@@ -120,7 +128,10 @@ async fn postgres_refuses_tampering() {
     for sql in SEED {
         sqlx::query(sql).execute(&mut conn).await.unwrap();
     }
-    for sql in TAMPER.into_iter().chain(["TRUNCATE audit_log"]) {
+    for sql in TAMPER
+        .into_iter()
+        .chain(["TRUNCATE audit_log", "TRUNCATE case_events"])
+    {
         assert!(
             sqlx::query(sql).execute(&mut conn).await.is_err(),
             "{sql} succeeded"

@@ -5,11 +5,13 @@
 //! Every use case runs in one [`Tx`]: [`Store::write`] for anything that changes state (the audit row
 //! goes into the same transaction), [`Store::read`] for queries.
 
+mod cases;
 mod records;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+pub use cases::*;
 pub use records::*;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -218,4 +220,97 @@ pub trait Tx: Send {
     // --- audit log (append-only: there is no update or delete) ---
     async fn append_audit(&mut self, entry: &AuditNew) -> Result<i64>;
     async fn list_audit(&mut self, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
+
+    // --- cases ---
+    /// Reserves `count` consecutive serial numbers for cases reported on `day` (China date,
+    /// `YYYYMMDD`) in `district`; returns the first.
+    async fn reserve_case_serials(&mut self, day: &str, district: &str, count: i64) -> Result<i64>;
+    /// Inserts cases and their `Opened` events (multi-row; one round trip per few hundred).
+    async fn insert_cases(&mut self, cases: &[CaseNew]) -> Result<()>;
+    async fn get_case(&mut self, id: &str) -> Result<Option<CaseRecord>>;
+    /// Locks the case row for the rest of the transaction on engines that lock rows.
+    async fn get_case_for_update(&mut self, id: &str) -> Result<Option<CaseRecord>>;
+    async fn get_cases(&mut self, ids: &[String]) -> Result<Vec<CaseRecord>>;
+    /// Stores a transition: the new state and its event, or `VersionConflict` if the stored
+    /// version is not `expected_version`.
+    async fn apply_case_change(&mut self, change: &CaseChange) -> Result<()>;
+    /// Updates only the clock columns (no event), if the case is still at `version`.
+    async fn set_case_clock(&mut self, id: &str, version: i64, clock: &CaseClock) -> Result<bool>;
+    async fn case_events(&mut self, id: &str) -> Result<Vec<cityloop_domain::case::Event>>;
+    /// Events of many cases from `since`, oldest first (evaluation, demo checks).
+    async fn case_events_since(
+        &mut self,
+        since: DateTime<Utc>,
+        after: Option<(String, i64)>,
+        limit: i64,
+    ) -> Result<Vec<cityloop_domain::case::Event>>;
+    async fn list_cases(&mut self, query: &CaseQuery) -> Result<Vec<CaseRecord>>;
+    async fn count_cases(&mut self, query: &CaseQuery) -> Result<i64>;
+    /// Open cases reported in a bounding box since an instant (duplicate suggestions).
+    async fn open_cases_near(
+        &mut self,
+        bbox: [f64; 4],
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<CaseRecord>>;
+    /// Cases whose timer is due, oldest first; on PostgreSQL the rows are locked and rows
+    /// locked by another instance are skipped, so two servers never fire the same timer.
+    async fn claim_due_timers(&mut self, now: DateTime<Utc>, limit: i64)
+    -> Result<Vec<CaseRecord>>;
+    async fn insert_case_link(&mut self, link: &CaseLink) -> Result<()>;
+    async fn delete_case_link(&mut self, from_case: &str, kind: &str) -> Result<bool>;
+    /// Links from or to the case.
+    async fn case_links(&mut self, id: &str) -> Result<Vec<CaseLink>>;
+
+    // --- intake idempotency ---
+    async fn get_idempotency(
+        &mut self,
+        owner: i64,
+        keys: &[String],
+    ) -> Result<Vec<IdempotencyRecord>>;
+    async fn insert_idempotency(&mut self, records: &[IdempotencyRecord]) -> Result<()>;
+    async fn purge_idempotency(&mut self, before: DateTime<Utc>) -> Result<u64>;
+
+    // --- evidence ---
+    async fn insert_blobs(&mut self, blobs: &[BlobRecord]) -> Result<()>;
+    async fn get_blobs(&mut self, hashes: &[String]) -> Result<Vec<BlobRecord>>;
+    async fn insert_attachments(&mut self, attachments: &[AttachmentRecord]) -> Result<()>;
+    async fn case_attachments(&mut self, id: &str) -> Result<Vec<AttachmentRecord>>;
+    /// Whether any case references the blob.
+    async fn blob_referenced(&mut self, hash: &str) -> Result<bool>;
+    /// Blob rows with no attachment, created before `before` (orphan cleanup).
+    async fn unreferenced_blobs(
+        &mut self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>>;
+    async fn delete_blobs(&mut self, hashes: &[String]) -> Result<u64>;
+
+    // --- notifications ---
+    async fn insert_outbox(&mut self, items: &[OutboxNew]) -> Result<()>;
+    /// Undelivered items due for an attempt; locked and skip-locked on PostgreSQL.
+    async fn claim_outbox(&mut self, now: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxRecord>>;
+    async fn mark_outbox_delivered(&mut self, ids: &[i64], now: DateTime<Utc>) -> Result<()>;
+    async fn mark_outbox_failed(
+        &mut self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn count_outbox_pending(&mut self) -> Result<i64>;
+    /// Inserts messages, ignoring ones whose (recipient, dedup_key) exists; returns how many
+    /// were new.
+    async fn insert_messages(&mut self, messages: &[MessageNew]) -> Result<u64>;
+    async fn list_messages(
+        &mut self,
+        recipients: &[String],
+        unread_only: bool,
+        limit: i64,
+    ) -> Result<Vec<MessageRecord>>;
+    async fn mark_messages_read(
+        &mut self,
+        recipients: &[String],
+        ids: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
 }

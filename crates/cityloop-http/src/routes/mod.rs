@@ -1,6 +1,7 @@
 pub mod audit;
 pub mod auth;
 pub mod basedata;
+pub mod cases;
 pub mod org;
 pub mod standards;
 pub mod users;

@@ -15,6 +15,7 @@ pub struct TestApp {
     pub app: Arc<cityloop_app::App>,
     running: Option<cityloop_server::Running>,
     db: Option<TestDb>,
+    _blobs: tempfile::TempDir,
 }
 
 impl TestApp {
@@ -33,6 +34,8 @@ impl TestApp {
         cfg.server.listen = "127.0.0.1:0".into();
         cfg.database.url = db.url().to_owned();
         cfg.database.allow_unsafe_durability = true;
+        let blobs = tempfile::tempdir().expect("blob dir");
+        cfg.cases.evidence_dir = blobs.path().display().to_string();
         // Cheap hashes keep the suite fast; the cost is configuration, not behaviour.
         cfg.auth.argon2_memory_kib = 1024;
         cfg.auth.argon2_iterations = 1;
@@ -52,6 +55,7 @@ impl TestApp {
             app,
             running: Some(running),
             db: Some(db),
+            _blobs: blobs,
         }
     }
 

@@ -10,6 +10,7 @@ mod helpers;
 
 mod auth;
 mod basedata;
+mod cases;
 mod cli;
 mod errors;
 mod org;

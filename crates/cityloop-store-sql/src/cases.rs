@@ -1,0 +1,1139 @@
+//! SQL of the closed loop: cases and their events, serial numbers, links, intake idempotency,
+//! evidence and notifications.
+//!
+//! As in the rest of the crate each statement is written once; `impl_case_sql!` stamps out one module
+//! of free functions per engine, and the `Tx` implementation in `lib.rs` delegates to them. The
+//! engines differ only in row locking: PostgreSQL locks claimed rows (`FOR UPDATE [SKIP LOCKED]`) so
+//! that several servers can share a database, while SQLite already serialises writers
+//! (`BEGIN IMMEDIATE` on one connection) and has no row locks.
+
+use cityloop_domain::case::{ActionKind, Case, Event, EventKind, Outcome, Role, Step};
+use cityloop_store::{CaseIntake, StoreError};
+
+/// Storage code of a step (`step`, `from_step` and `to_step` columns, `CaseQuery::steps`).
+pub fn step_code(step: Step) -> &'static str {
+    match step {
+        Step::Verifying => "verifying",
+        Step::Accepting => "accepting",
+        Step::Filing => "filing",
+        Step::Dispatching => "dispatching",
+        Step::Disposing => "disposing",
+        Step::ReturnReview => "return_review",
+        Step::Checking => "checking",
+        Step::Closing => "closing",
+        Step::Closed(_) => "closed",
+    }
+}
+
+/// Storage code of how a case ended (`outcome` column).
+pub fn outcome_code(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Resolved => "resolved",
+        Outcome::Declined => "declined",
+        Outcome::Rejected => "rejected",
+        Outcome::Voided => "voided",
+        Outcome::Merged => "merged",
+    }
+}
+
+/// The outcome code of a closed step, `None` while the case is open.
+pub fn step_outcome_code(step: Step) -> Option<&'static str> {
+    match step {
+        Step::Closed(outcome) => Some(outcome_code(outcome)),
+        _ => None,
+    }
+}
+
+/// Snake-case code of an action kind.
+pub fn action_code(kind: ActionKind) -> &'static str {
+    use ActionKind as K;
+    match kind {
+        K::Verify => "verify",
+        K::Accept => "accept",
+        K::Decline => "decline",
+        K::File => "file",
+        K::Reject => "reject",
+        K::Void => "void",
+        K::Dispatch => "dispatch",
+        K::SubDispatch => "sub_dispatch",
+        K::RequestReturn => "request_return",
+        K::ApproveReturn => "approve_return",
+        K::RefuseReturn => "refuse_return",
+        K::RequestExtension => "request_extension",
+        K::ApproveExtension => "approve_extension",
+        K::RejectExtension => "reject_extension",
+        K::Feedback => "feedback",
+        K::CheckPass => "check_pass",
+        K::CheckFail => "check_fail",
+        K::Close => "close",
+        K::RequestPark => "request_park",
+        K::ApprovePark => "approve_park",
+        K::Unpark => "unpark",
+        K::Defer => "defer",
+        K::Resume => "resume",
+        K::Supervise => "supervise",
+        K::Remind => "remind",
+        K::Reopen => "reopen",
+        K::Merge => "merge",
+        K::Split => "split",
+    }
+}
+
+/// Storage code of an event's kind (`case_events.kind`): `opened`, or the action's code.
+pub fn event_kind_code(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::Opened => "opened",
+        EventKind::Acted(action) => action_code(action),
+    }
+}
+
+/// Snake-case code of a workflow role (`case_events.actor_role`).
+pub fn case_role_code(role: Role) -> &'static str {
+    match role {
+        Role::Inspector => "inspector",
+        Role::Acceptor => "acceptor",
+        Role::ShiftLeader => "shift_leader",
+        Role::Dispatcher => "dispatcher",
+        Role::Handler => "handler",
+        Role::Leader => "leader",
+        Role::System => "system",
+    }
+}
+
+/// `|A|B|` form of the assisting departments (`''` when none), so that one `LIKE '%|A|%'` finds a
+/// department without a link table.
+pub fn assisting_column(assisting: &[String]) -> String {
+    if assisting.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("|");
+    for department in assisting {
+        out.push_str(department);
+        out.push('|');
+    }
+    out
+}
+
+/// Escapes `LIKE` pattern characters (for `ESCAPE '\'`) without changing case.
+fn escape_like(text: &str, out: &mut String) {
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+/// Pattern for "starts with `code`".
+fn prefix_pattern(code: &str) -> String {
+    let mut out = String::with_capacity(code.len() + 1);
+    escape_like(code, &mut out);
+    out.push('%');
+    out
+}
+
+/// Pattern for "`assisting` contains `department`".
+fn assisting_pattern(department: &str) -> String {
+    let mut out = String::with_capacity(department.len() + 4);
+    out.push_str("%|");
+    escape_like(department, &mut out);
+    out.push_str("|%");
+    out
+}
+
+fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Other(format!("{what} {value} is out of range")))
+}
+
+/// Values of the columns derived from a case, computed once per row before binding.
+pub(crate) struct CaseColumns<'a> {
+    pub case: &'a Case,
+    pub version: i64,
+    pub step: &'static str,
+    pub outcome: Option<&'static str>,
+    pub assisting: String,
+    pub pending: Option<&'static str>,
+    pub hold: Option<&'static str>,
+    pub supervised: bool,
+}
+
+impl<'a> CaseColumns<'a> {
+    pub fn new(case: &'a Case) -> Result<Self, StoreError> {
+        let pending = if case.extension_pending.is_some() {
+            Some("extension")
+        } else if case.park_request.is_some() {
+            Some("park")
+        } else {
+            None
+        };
+        let hold = if case.parked.is_some() {
+            Some("parked")
+        } else if case.deferred.is_some() {
+            Some("deferred")
+        } else {
+            None
+        };
+        Ok(CaseColumns {
+            case,
+            version: to_i64(case.version, "case version")?,
+            step: step_code(case.step),
+            outcome: step_outcome_code(case.step),
+            assisting: assisting_column(&case.assisting),
+            pending,
+            hold,
+            supervised: !case.supervision.is_empty(),
+        })
+    }
+}
+
+/// The text `CaseQuery::text` searches: case number, description, address and external reference,
+/// lower-cased here because SQLite's `lower()` folds ASCII only.
+pub(crate) fn search_text(case: &Case, intake: &CaseIntake) -> String {
+    let mut out = String::with_capacity(case.id.len() + case.description.len() + 64);
+    for part in [
+        Some(case.id.as_str()),
+        Some(case.description.as_str()),
+        intake.address.as_deref(),
+        intake.external_ref.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !out.is_empty() {
+            // A separator no one types keeps a search from matching across two fields.
+            out.push('\n');
+        }
+        out.extend(part.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+/// Values of one `case_events` row.
+pub(crate) struct EventColumns<'a> {
+    pub event: &'a Event,
+    pub version: i64,
+}
+
+impl<'a> EventColumns<'a> {
+    pub fn new(event: &'a Event) -> Result<Self, StoreError> {
+        Ok(EventColumns {
+            event,
+            version: to_i64(event.version, "event version")?,
+        })
+    }
+}
+
+/// Columns mirrored from the case state, in bind order of `bind_state`.
+macro_rules! state_columns {
+    () => {
+        "version, source, step, outcome, class, condition, rule_set_id, description, department, \
+         sub_unit, assisting, reported_by, reported_at, step_since, updated_at, filed_at, closed_at, \
+         pending, hold, supervised, merged_into, state"
+    };
+}
+
+/// Intake facts, in bind order of `bind_intake`.
+macro_rules! intake_columns {
+    () => {
+        "reported_class, address, lon, lat, grid_code, community_code, street_code, district_code, \
+         component_id, contact_name, contact_phone, external_ref, device_id, confidence"
+    };
+}
+
+/// Clock columns, in bind order of `bind_clock`.
+macro_rules! clock_columns {
+    () => {
+        "due_at, warn_at, urgency, next_timer_at, disposal_overdue"
+    };
+}
+
+/// What a `CaseRow` reads.
+macro_rules! case_select {
+    () => {
+        concat!("state, ", intake_columns!(), ", ", clock_columns!())
+    };
+}
+
+const EVENT_COLUMNS: &str = "INSERT INTO case_events (case_id, version, kind, actor_id, actor_role, \
+     actor_department, at, from_step, to_step, note, body) ";
+
+/// Cases per multi-row insert: 43 columns × 300 rows stays well under SQLite's 32 766 bound
+/// parameters (and PostgreSQL's 65 535).
+const CASE_BATCH: usize = 300;
+
+macro_rules! impl_case_sql {
+    ($module:ident, $db:ty, skip_locked = $skip_locked:literal, for_update = $for_update:literal) => {
+        pub(crate) mod $module {
+            use cityloop_store::{
+                AttachmentRecord, BlobRecord, CaseChange, CaseClock, CaseIntake, CaseLink, CaseNew,
+                CaseOrder, CaseQuery, CaseRecord, IdempotencyRecord, MessageNew, MessageRecord,
+                OutboxNew, OutboxRecord, Result, StoreError,
+            };
+            use sqlx::types::Json;
+
+            use super::{
+                CASE_BATCH, CaseColumns, EVENT_COLUMNS, EventColumns, assisting_pattern,
+                case_role_code, event_kind_code, prefix_pattern, search_text, step_code,
+            };
+            use crate::{
+                AttachmentRow, BATCH, BlobRow, CaseLinkRow, CaseRow, IdempotencyRow, MessageRow,
+                OutboxRow, like_pattern, map_err,
+            };
+
+            type Conn = <$db as sqlx::Database>::Connection;
+            type Qb = sqlx::QueryBuilder<$db>;
+            type Sep<'q> = sqlx::query_builder::Separated<'q, $db, &'static str>;
+
+            fn bind_state(b: &mut Sep<'_>, c: &CaseColumns<'_>) {
+                let case = c.case;
+                b.push_bind(c.version)
+                    .push_bind(case.source.code())
+                    .push_bind(c.step)
+                    .push_bind(c.outcome)
+                    .push_bind(&case.class)
+                    .push_bind(&case.condition)
+                    .push_bind(case.rule_set_id)
+                    .push_bind(&case.description)
+                    .push_bind(&case.lead_department)
+                    .push_bind(&case.sub_unit)
+                    .push_bind(&c.assisting)
+                    .push_bind(case.reported_by)
+                    .push_bind(case.reported_at)
+                    .push_bind(case.step_since)
+                    .push_bind(case.updated_at)
+                    .push_bind(case.filed_at)
+                    .push_bind(case.closed_at)
+                    .push_bind(c.pending)
+                    .push_bind(c.hold)
+                    .push_bind(c.supervised)
+                    .push_bind(&case.merged_into)
+                    .push_bind(Json(case));
+            }
+
+            fn bind_intake(b: &mut Sep<'_>, i: &CaseIntake) {
+                b.push_bind(&i.reported_class)
+                    .push_bind(&i.address)
+                    .push_bind(i.lon)
+                    .push_bind(i.lat)
+                    .push_bind(&i.grid_code)
+                    .push_bind(&i.community_code)
+                    .push_bind(&i.street_code)
+                    .push_bind(&i.district_code)
+                    .push_bind(&i.component_id)
+                    .push_bind(&i.contact_name)
+                    .push_bind(&i.contact_phone)
+                    .push_bind(&i.external_ref)
+                    .push_bind(&i.device_id)
+                    .push_bind(i.confidence);
+            }
+
+            fn bind_clock(b: &mut Sep<'_>, k: &CaseClock) {
+                b.push_bind(k.due_at)
+                    .push_bind(k.warn_at)
+                    .push_bind(&k.urgency)
+                    .push_bind(k.next_timer_at)
+                    .push_bind(k.disposal_overdue);
+            }
+
+            fn bind_event(b: &mut Sep<'_>, c: &EventColumns<'_>) {
+                let e = c.event;
+                b.push_bind(&e.case_id)
+                    .push_bind(c.version)
+                    .push_bind(event_kind_code(e.kind))
+                    .push_bind(e.actor_id)
+                    .push_bind(case_role_code(e.actor_role))
+                    .push_bind(&e.actor_department)
+                    .push_bind(e.at)
+                    .push_bind(step_code(e.from))
+                    .push_bind(step_code(e.to))
+                    .push_bind(&e.note)
+                    .push_bind(Json(e));
+            }
+
+            /// ` AND column IN (…)`; an empty list matches nothing, as every `Some` filter narrows.
+            fn push_in(qb: &mut Qb, column: &str, values: &[String]) {
+                if values.is_empty() {
+                    qb.push(" AND 1 = 0");
+                    return;
+                }
+                qb.push(" AND ").push(column).push(" IN (");
+                let mut sep = qb.separated(", ");
+                for v in values {
+                    sep.push_bind(v);
+                }
+                qb.push(")");
+            }
+
+            /// The case lies in one of the areas (or their grids): a prefix of its community, street,
+            /// district or grid code, because each level's code starts with its parent's.
+            fn push_area_match(qb: &mut Qb, codes: &[String]) {
+                if codes.is_empty() {
+                    qb.push("1 = 0");
+                    return;
+                }
+                qb.push("(");
+                for (i, code) in codes.iter().enumerate() {
+                    if i > 0 {
+                        qb.push(" OR ");
+                    }
+                    let pattern = prefix_pattern(code);
+                    for (j, column) in ["grid_code", "community_code", "street_code", "district_code"]
+                        .into_iter()
+                        .enumerate()
+                    {
+                        if j > 0 {
+                            qb.push(" OR ");
+                        }
+                        qb.push(column).push(" LIKE ").push_bind(&pattern).push(" ESCAPE '\\'");
+                    }
+                }
+                qb.push(")");
+            }
+
+            /// One of the departments leads, is the sub-unit, or assists.
+            fn push_department_match(qb: &mut Qb, departments: &[String]) {
+                if departments.is_empty() {
+                    qb.push("1 = 0");
+                    return;
+                }
+                for head in ["(department IN (", " OR sub_unit IN ("] {
+                    qb.push(head);
+                    let mut sep = qb.separated(", ");
+                    for d in departments {
+                        sep.push_bind(d);
+                    }
+                    qb.push(")");
+                }
+                for d in departments {
+                    qb.push(" OR assisting LIKE ")
+                        .push_bind(assisting_pattern(d))
+                        .push(" ESCAPE '\\'");
+                }
+                qb.push(")");
+            }
+
+            fn push_filters(qb: &mut Qb, q: &CaseQuery) {
+                qb.push(" WHERE 1 = 1");
+                if let Some(steps) = &q.steps {
+                    push_in(qb, "step", steps);
+                }
+                if let Some(sources) = &q.sources {
+                    push_in(qb, "source", sources);
+                }
+                if let Some(class) = &q.class {
+                    qb.push(" AND (class = ")
+                        .push_bind(class)
+                        .push(" OR reported_class = ")
+                        .push_bind(class)
+                        .push(")");
+                }
+                if let Some(grid) = &q.grid_code {
+                    qb.push(" AND grid_code = ").push_bind(grid);
+                }
+                if let Some(codes) = &q.area_codes {
+                    qb.push(" AND ");
+                    push_area_match(qb, codes);
+                }
+                if let Some(departments) = &q.departments {
+                    qb.push(" AND ");
+                    push_department_match(qb, departments);
+                }
+                if let Some(urgencies) = &q.urgencies {
+                    push_in(qb, "urgency", urgencies);
+                }
+                if let Some(pending) = &q.pending {
+                    push_in(qb, "pending", pending);
+                }
+                if let Some(user) = q.reported_by {
+                    qb.push(" AND reported_by = ").push_bind(user);
+                }
+                if let Some(scope) = &q.scope {
+                    qb.push(" AND (");
+                    push_area_match(qb, &scope.area_codes);
+                    qb.push(" OR ");
+                    push_department_match(qb, &scope.departments);
+                    qb.push(" OR reported_by = ").push_bind(scope.user_id).push(")");
+                }
+                if let Some(t) = q.reported_since {
+                    qb.push(" AND reported_at >= ").push_bind(t);
+                }
+                if let Some(t) = q.reported_until {
+                    qb.push(" AND reported_at < ").push_bind(t);
+                }
+                if let Some(t) = q.closed_since {
+                    qb.push(" AND closed_at >= ").push_bind(t);
+                }
+                if let Some(t) = q.closed_until {
+                    qb.push(" AND closed_at < ").push_bind(t);
+                }
+                if let Some(text) = &q.text {
+                    qb.push(" AND search_text LIKE ")
+                        .push_bind(like_pattern(text))
+                        .push(" ESCAPE '\\'");
+                }
+                if let Some(supervised) = q.supervised {
+                    qb.push(" AND supervised = ").push_bind(supervised);
+                }
+            }
+
+            pub async fn reserve_case_serials(
+                conn: &mut Conn,
+                day: &str,
+                district: &str,
+                count: i64,
+            ) -> Result<i64> {
+                if count < 1 {
+                    return Err(StoreError::Other(format!(
+                        "cannot reserve {count} case serial numbers"
+                    )));
+                }
+                // `next` is the first free serial, so the reserved block ends just before it.
+                let next: i64 = sqlx::query_scalar(
+                    "INSERT INTO case_serials (day, district, next) VALUES ($1, $2, $3 + 1) \
+                     ON CONFLICT (day, district) DO UPDATE SET next = case_serials.next + $3 RETURNING next",
+                )
+                .bind(day)
+                .bind(district)
+                .bind(count)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                Ok(next - count)
+            }
+
+            pub async fn insert_cases(conn: &mut Conn, cases: &[CaseNew]) -> Result<()> {
+                for chunk in cases.chunks(CASE_BATCH) {
+                    let mut rows = Vec::with_capacity(chunk.len());
+                    let mut events = Vec::with_capacity(chunk.len());
+                    for new in chunk {
+                        let case = &new.record.case;
+                        if new.event.case_id != case.id || new.event.version != case.version {
+                            return Err(StoreError::Other(format!(
+                                "event {}/{} does not belong to case {}/{}",
+                                new.event.case_id, new.event.version, case.id, case.version
+                            )));
+                        }
+                        rows.push((CaseColumns::new(case)?, search_text(case, &new.record.intake), new));
+                        events.push(EventColumns::new(&new.event)?);
+                    }
+                    let mut qb = Qb::new(concat!(
+                        "INSERT INTO cases (id, search_text, ",
+                        state_columns!(),
+                        ", ",
+                        intake_columns!(),
+                        ", ",
+                        clock_columns!(),
+                        ") "
+                    ));
+                    qb.push_values(&rows, |mut b, (columns, text, new)| {
+                        b.push_bind(&new.record.case.id).push_bind(text);
+                        bind_state(&mut b, columns);
+                        bind_intake(&mut b, &new.record.intake);
+                        bind_clock(&mut b, &new.record.clock);
+                    });
+                    qb.build().execute(&mut *conn).await.map_err(map_err)?;
+                    let mut qb = Qb::new(EVENT_COLUMNS);
+                    qb.push_values(&events, |mut b, e| bind_event(&mut b, e));
+                    qb.build().execute(&mut *conn).await.map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            pub async fn get_case(conn: &mut Conn, id: &str) -> Result<Option<CaseRecord>> {
+                sqlx::query_as::<_, CaseRow>(concat!("SELECT ", case_select!(), " FROM cases WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map(|r| r.map(Into::into))
+                    .map_err(map_err)
+            }
+
+            pub async fn get_case_for_update(conn: &mut Conn, id: &str) -> Result<Option<CaseRecord>> {
+                sqlx::query_as::<_, CaseRow>(concat!(
+                    "SELECT ",
+                    case_select!(),
+                    " FROM cases WHERE id = $1",
+                    $for_update
+                ))
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map(|r| r.map(Into::into))
+                .map_err(map_err)
+            }
+
+            pub async fn get_cases(conn: &mut Conn, ids: &[String]) -> Result<Vec<CaseRecord>> {
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(BATCH) {
+                    let mut qb = Qb::new(concat!("SELECT ", case_select!(), " FROM cases WHERE id IN ("));
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(id);
+                    }
+                    qb.push(")");
+                    let rows = qb.build_query_as::<CaseRow>().fetch_all(&mut *conn).await.map_err(map_err)?;
+                    out.extend(rows.into_iter().map(CaseRecord::from));
+                }
+                out.sort_by(|a, b| a.case.id.cmp(&b.case.id));
+                Ok(out)
+            }
+
+            pub async fn apply_case_change(conn: &mut Conn, change: &CaseChange) -> Result<()> {
+                let columns = CaseColumns::new(&change.case)?;
+                let event = EventColumns::new(&change.event)?;
+                if change.expected_version.checked_add(1) != Some(columns.version) {
+                    return Err(StoreError::Other(format!(
+                        "case {} version {} does not follow expected version {}",
+                        change.case.id, columns.version, change.expected_version
+                    )));
+                }
+                if change.event.case_id != change.case.id || event.version != columns.version {
+                    return Err(StoreError::Other(format!(
+                        "event {}/{} does not belong to case {}/{}",
+                        change.event.case_id, event.version, change.case.id, columns.version
+                    )));
+                }
+                // `search_text` stays: it covers the case number and description, which are fixed
+                // at intake, and the intake address, which a change does not carry.
+                let mut qb = Qb::new(concat!(
+                    "UPDATE cases SET (",
+                    state_columns!(),
+                    ", ",
+                    clock_columns!(),
+                    ") = ("
+                ));
+                let mut sep = qb.separated(", ");
+                bind_state(&mut sep, &columns);
+                bind_clock(&mut sep, &change.clock);
+                qb.push(") WHERE id = ")
+                    .push_bind(&change.case.id)
+                    .push(" AND version = ")
+                    .push_bind(change.expected_version);
+                let n = qb.build().execute(&mut *conn).await.map_err(map_err)?.rows_affected();
+                if n == 0 {
+                    return Err(StoreError::VersionConflict);
+                }
+                let mut qb = Qb::new(EVENT_COLUMNS);
+                qb.push_values(std::iter::once(&event), |mut b, e| bind_event(&mut b, e));
+                qb.build().execute(&mut *conn).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            pub async fn set_case_clock(
+                conn: &mut Conn,
+                id: &str,
+                version: i64,
+                clock: &CaseClock,
+            ) -> Result<bool> {
+                sqlx::query(
+                    "UPDATE cases SET due_at = $1, warn_at = $2, urgency = $3, next_timer_at = $4, \
+                     disposal_overdue = $5 WHERE id = $6 AND version = $7",
+                )
+                .bind(clock.due_at)
+                .bind(clock.warn_at)
+                .bind(&clock.urgency)
+                .bind(clock.next_timer_at)
+                .bind(clock.disposal_overdue)
+                .bind(id)
+                .bind(version)
+                .execute(&mut *conn)
+                .await
+                .map(|r| r.rows_affected() == 1)
+                .map_err(map_err)
+            }
+
+            pub async fn case_events(conn: &mut Conn, id: &str) -> Result<Vec<cityloop_domain::case::Event>> {
+                sqlx::query_scalar::<_, Json<cityloop_domain::case::Event>>(
+                    "SELECT body FROM case_events WHERE case_id = $1 ORDER BY version",
+                )
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await
+                .map(|v| v.into_iter().map(|j| j.0).collect())
+                .map_err(map_err)
+            }
+
+            pub async fn case_events_since(
+                conn: &mut Conn,
+                since: chrono::DateTime<chrono::Utc>,
+                after: Option<(String, i64)>,
+                limit: i64,
+            ) -> Result<Vec<cityloop_domain::case::Event>> {
+                let rows = match after {
+                    None => sqlx::query_scalar::<_, Json<cityloop_domain::case::Event>>(
+                        "SELECT body FROM case_events WHERE at >= $1 ORDER BY at, case_id, version LIMIT $2",
+                    )
+                    .bind(since)
+                    .bind(limit.max(0))
+                    .fetch_all(&mut *conn)
+                    .await,
+                    // The cursor names an event; the page continues after its (at, case_id, version),
+                    // looked up in place so that the caller need not carry the instant around.
+                    Some((case_id, version)) => sqlx::query_scalar::<_, Json<cityloop_domain::case::Event>>(
+                        "SELECT body FROM case_events WHERE at >= $1 AND (at, case_id, version) > \
+                         (SELECT at, case_id, version FROM case_events WHERE case_id = $2 AND version = $3) \
+                         ORDER BY at, case_id, version LIMIT $4",
+                    )
+                    .bind(since)
+                    .bind(case_id)
+                    .bind(version)
+                    .bind(limit.max(0))
+                    .fetch_all(&mut *conn)
+                    .await,
+                };
+                rows.map(|v| v.into_iter().map(|j| j.0).collect()).map_err(map_err)
+            }
+
+            pub async fn list_cases(conn: &mut Conn, q: &CaseQuery) -> Result<Vec<CaseRecord>> {
+                let mut qb = Qb::new(concat!("SELECT ", case_select!(), " FROM cases"));
+                push_filters(&mut qb, q);
+                qb.push(match q.order {
+                    CaseOrder::Due => " ORDER BY due_at IS NULL, due_at, reported_at, id",
+                    CaseOrder::Newest => " ORDER BY reported_at DESC, id DESC",
+                });
+                qb.push(" LIMIT ")
+                    .push_bind(q.limit.max(0))
+                    .push(" OFFSET ")
+                    .push_bind(q.offset.max(0));
+                qb.build_query_as::<CaseRow>()
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map(|v| v.into_iter().map(Into::into).collect())
+                    .map_err(map_err)
+            }
+
+            pub async fn count_cases(conn: &mut Conn, q: &CaseQuery) -> Result<i64> {
+                let mut qb = Qb::new("SELECT COUNT(*) FROM cases");
+                push_filters(&mut qb, q);
+                qb.build_query_scalar::<i64>().fetch_one(&mut *conn).await.map_err(map_err)
+            }
+
+            pub async fn open_cases_near(
+                conn: &mut Conn,
+                bbox: [f64; 4],
+                since: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<Vec<CaseRecord>> {
+                sqlx::query_as::<_, CaseRow>(concat!(
+                    "SELECT ",
+                    case_select!(),
+                    " FROM cases WHERE step <> 'closed' AND lon >= $1 AND lon <= $3 AND lat >= $2 \
+                     AND lat <= $4 AND reported_at >= $5 ORDER BY reported_at DESC, id DESC LIMIT $6"
+                ))
+                .bind(bbox[0])
+                .bind(bbox[1])
+                .bind(bbox[2])
+                .bind(bbox[3])
+                .bind(since)
+                .bind(limit.max(0))
+                .fetch_all(&mut *conn)
+                .await
+                .map(|v| v.into_iter().map(Into::into).collect())
+                .map_err(map_err)
+            }
+
+            pub async fn claim_due_timers(
+                conn: &mut Conn,
+                now: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<Vec<CaseRecord>> {
+                sqlx::query_as::<_, CaseRow>(concat!(
+                    "SELECT ",
+                    case_select!(),
+                    " FROM cases WHERE next_timer_at <= $1 ORDER BY next_timer_at, id LIMIT $2",
+                    $skip_locked
+                ))
+                .bind(now)
+                .bind(limit.max(0))
+                .fetch_all(&mut *conn)
+                .await
+                .map(|v| v.into_iter().map(Into::into).collect())
+                .map_err(map_err)
+            }
+
+            pub async fn insert_case_link(conn: &mut Conn, link: &CaseLink) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO case_links (from_case, to_case, kind, created_by, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&link.from_case)
+                .bind(&link.to_case)
+                .bind(&link.kind)
+                .bind(link.created_by)
+                .bind(link.created_at)
+                .execute(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            pub async fn delete_case_link(conn: &mut Conn, from_case: &str, kind: &str) -> Result<bool> {
+                sqlx::query("DELETE FROM case_links WHERE from_case = $1 AND kind = $2")
+                    .bind(from_case)
+                    .bind(kind)
+                    .execute(&mut *conn)
+                    .await
+                    .map(|r| r.rows_affected() == 1)
+                    .map_err(map_err)
+            }
+
+            pub async fn case_links(conn: &mut Conn, id: &str) -> Result<Vec<CaseLink>> {
+                sqlx::query_as::<_, CaseLinkRow>(
+                    "SELECT from_case, to_case, kind, created_by, created_at FROM case_links \
+                     WHERE from_case = $1 OR to_case = $1 ORDER BY created_at, from_case, kind",
+                )
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await
+                .map(|v| v.into_iter().map(Into::into).collect())
+                .map_err(map_err)
+            }
+
+            pub async fn get_idempotency(
+                conn: &mut Conn,
+                owner: i64,
+                keys: &[String],
+            ) -> Result<Vec<IdempotencyRecord>> {
+                let mut out = Vec::new();
+                for chunk in keys.chunks(BATCH) {
+                    let mut qb = Qb::new(
+                        "SELECT owner, key, request_hash, case_id, created_at FROM idempotency_keys WHERE owner = ",
+                    );
+                    qb.push_bind(owner).push(" AND key IN (");
+                    let mut sep = qb.separated(", ");
+                    for key in chunk {
+                        sep.push_bind(key);
+                    }
+                    qb.push(") ORDER BY key");
+                    let rows = qb
+                        .build_query_as::<IdempotencyRow>()
+                        .fetch_all(&mut *conn)
+                        .await
+                        .map_err(map_err)?;
+                    out.extend(rows.into_iter().map(IdempotencyRecord::from));
+                }
+                Ok(out)
+            }
+
+            pub async fn insert_idempotency(conn: &mut Conn, records: &[IdempotencyRecord]) -> Result<()> {
+                for chunk in records.chunks(BATCH) {
+                    let mut qb = Qb::new(
+                        "INSERT INTO idempotency_keys (owner, key, request_hash, case_id, created_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.owner)
+                            .push_bind(&r.key)
+                            .push_bind(&r.request_hash)
+                            .push_bind(&r.case_id)
+                            .push_bind(r.created_at);
+                    });
+                    qb.build().execute(&mut *conn).await.map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            pub async fn purge_idempotency(
+                conn: &mut Conn,
+                before: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64> {
+                sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                    .bind(before)
+                    .execute(&mut *conn)
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(map_err)
+            }
+
+            pub async fn insert_blobs(conn: &mut Conn, blobs: &[BlobRecord]) -> Result<()> {
+                for chunk in blobs.chunks(BATCH) {
+                    let mut qb = Qb::new(
+                        "INSERT INTO blobs (hash, size, media_type, exif, dhash, uploaded_by, created_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, r| {
+                        b.push_bind(&r.hash)
+                            .push_bind(r.size)
+                            .push_bind(&r.media_type)
+                            .push_bind(r.exif.as_ref().map(Json))
+                            .push_bind(r.dhash)
+                            .push_bind(r.uploaded_by)
+                            .push_bind(r.created_at);
+                    });
+                    // Content-addressed: the same bytes uploaded twice are one blob.
+                    qb.push(" ON CONFLICT (hash) DO NOTHING");
+                    qb.build().execute(&mut *conn).await.map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            pub async fn get_blobs(conn: &mut Conn, hashes: &[String]) -> Result<Vec<BlobRecord>> {
+                let mut out = Vec::new();
+                for chunk in hashes.chunks(BATCH) {
+                    let mut qb = Qb::new(
+                        "SELECT hash, size, media_type, exif, dhash, uploaded_by, created_at FROM blobs WHERE hash IN (",
+                    );
+                    let mut sep = qb.separated(", ");
+                    for hash in chunk {
+                        sep.push_bind(hash);
+                    }
+                    qb.push(") ORDER BY hash");
+                    let rows = qb.build_query_as::<BlobRow>().fetch_all(&mut *conn).await.map_err(map_err)?;
+                    out.extend(rows.into_iter().map(BlobRecord::from));
+                }
+                Ok(out)
+            }
+
+            pub async fn insert_attachments(conn: &mut Conn, attachments: &[AttachmentRecord]) -> Result<()> {
+                for chunk in attachments.chunks(BATCH) {
+                    let mut qb = Qb::new(
+                        "INSERT INTO case_attachments (case_id, hash, stage, event_version, flags, created_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, a| {
+                        b.push_bind(&a.case_id)
+                            .push_bind(&a.hash)
+                            .push_bind(&a.stage)
+                            .push_bind(a.event_version)
+                            .push_bind(Json(&a.flags))
+                            .push_bind(a.created_at);
+                    });
+                    qb.push(" ON CONFLICT DO NOTHING");
+                    qb.build().execute(&mut *conn).await.map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            pub async fn case_attachments(conn: &mut Conn, id: &str) -> Result<Vec<AttachmentRecord>> {
+                sqlx::query_as::<_, AttachmentRow>(
+                    "SELECT case_id, hash, stage, event_version, flags, created_at FROM case_attachments \
+                     WHERE case_id = $1 ORDER BY event_version, stage, hash",
+                )
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await
+                .map(|v| v.into_iter().map(Into::into).collect())
+                .map_err(map_err)
+            }
+
+            pub async fn blob_referenced(conn: &mut Conn, hash: &str) -> Result<bool> {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM case_attachments WHERE hash = $1 LIMIT 1) x",
+                )
+                .bind(hash)
+                .fetch_one(&mut *conn)
+                .await
+                .map(|n| n > 0)
+                .map_err(map_err)
+            }
+
+            pub async fn unreferenced_blobs(
+                conn: &mut Conn,
+                before: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<Vec<String>> {
+                sqlx::query_scalar::<_, String>(
+                    "SELECT b.hash FROM blobs b WHERE b.created_at < $1 \
+                     AND NOT EXISTS (SELECT 1 FROM case_attachments a WHERE a.hash = b.hash) \
+                     ORDER BY b.created_at, b.hash LIMIT $2",
+                )
+                .bind(before)
+                .bind(limit.max(0))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_err)
+            }
+
+            pub async fn delete_blobs(conn: &mut Conn, hashes: &[String]) -> Result<u64> {
+                let mut n = 0;
+                for chunk in hashes.chunks(BATCH) {
+                    let mut qb = Qb::new("DELETE FROM blobs WHERE hash IN (");
+                    let mut sep = qb.separated(", ");
+                    for hash in chunk {
+                        sep.push_bind(hash);
+                    }
+                    qb.push(")");
+                    n += qb.build().execute(&mut *conn).await.map_err(map_err)?.rows_affected();
+                }
+                Ok(n)
+            }
+
+            pub async fn insert_outbox(conn: &mut Conn, items: &[OutboxNew]) -> Result<()> {
+                for chunk in items.chunks(BATCH) {
+                    let mut qb = Qb::new(
+                        "INSERT INTO outbox (channel, recipient, dedup_key, case_id, kind, payload, created_at, \
+                         attempts, next_attempt_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, o| {
+                        b.push_bind(&o.channel)
+                            .push_bind(&o.recipient)
+                            .push_bind(&o.dedup_key)
+                            .push_bind(&o.case_id)
+                            .push_bind(&o.kind)
+                            .push_bind(Json(&o.payload))
+                            .push_bind(o.created_at)
+                            .push_bind(0i32)
+                            .push_bind(o.created_at);
+                    });
+                    // A retried use case may enqueue the same notification again; it is sent once.
+                    qb.push(" ON CONFLICT (channel, recipient, dedup_key) DO NOTHING");
+                    qb.build().execute(&mut *conn).await.map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            pub async fn claim_outbox(
+                conn: &mut Conn,
+                now: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<Vec<OutboxRecord>> {
+                sqlx::query_as::<_, OutboxRow>(concat!(
+                    "SELECT id, channel, recipient, dedup_key, case_id, kind, payload, created_at, attempts, \
+                     next_attempt_at, delivered_at, last_error FROM outbox \
+                     WHERE delivered_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
+                    $skip_locked
+                ))
+                .bind(now)
+                .bind(limit.max(0))
+                .fetch_all(&mut *conn)
+                .await
+                .map(|v| v.into_iter().map(Into::into).collect())
+                .map_err(map_err)
+            }
+
+            pub async fn mark_outbox_delivered(
+                conn: &mut Conn,
+                ids: &[i64],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<()> {
+                for chunk in ids.chunks(BATCH) {
+                    let mut qb = Qb::new("UPDATE outbox SET delivered_at = ");
+                    qb.push_bind(now).push(" WHERE delivered_at IS NULL AND id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    qb.push(")");
+                    qb.build().execute(&mut *conn).await.map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            pub async fn mark_outbox_failed(
+                conn: &mut Conn,
+                id: i64,
+                error: &str,
+                retry_at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<()> {
+                let n = sqlx::query(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 \
+                     WHERE id = $3",
+                )
+                .bind(error)
+                .bind(retry_at)
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            pub async fn count_outbox_pending(conn: &mut Conn) -> Result<i64> {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(map_err)
+            }
+
+            pub async fn insert_messages(conn: &mut Conn, messages: &[MessageNew]) -> Result<u64> {
+                let mut n = 0;
+                for chunk in messages.chunks(BATCH) {
+                    let mut qb = Qb::new(
+                        "INSERT INTO messages (recipient, dedup_key, case_id, kind, title, body, created_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, m| {
+                        b.push_bind(&m.recipient)
+                            .push_bind(&m.dedup_key)
+                            .push_bind(&m.case_id)
+                            .push_bind(&m.kind)
+                            .push_bind(&m.title)
+                            .push_bind(&m.body)
+                            .push_bind(m.created_at);
+                    });
+                    qb.push(" ON CONFLICT (recipient, dedup_key) DO NOTHING");
+                    n += qb.build().execute(&mut *conn).await.map_err(map_err)?.rows_affected();
+                }
+                Ok(n)
+            }
+
+            pub async fn list_messages(
+                conn: &mut Conn,
+                recipients: &[String],
+                unread_only: bool,
+                limit: i64,
+            ) -> Result<Vec<MessageRecord>> {
+                if recipients.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut qb = Qb::new(
+                    "SELECT id, recipient, dedup_key, case_id, kind, title, body, created_at, read_at \
+                     FROM messages WHERE recipient IN (",
+                );
+                let mut sep = qb.separated(", ");
+                for r in recipients {
+                    sep.push_bind(r);
+                }
+                qb.push(")");
+                if unread_only {
+                    qb.push(" AND read_at IS NULL");
+                }
+                qb.push(" ORDER BY id DESC LIMIT ").push_bind(limit.max(0));
+                qb.build_query_as::<MessageRow>()
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map(|v| v.into_iter().map(Into::into).collect())
+                    .map_err(map_err)
+            }
+
+            pub async fn mark_messages_read(
+                conn: &mut Conn,
+                recipients: &[String],
+                ids: &[i64],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<u64> {
+                if recipients.is_empty() {
+                    return Ok(0);
+                }
+                let mut n = 0;
+                for chunk in ids.chunks(BATCH) {
+                    let mut qb = Qb::new("UPDATE messages SET read_at = ");
+                    qb.push_bind(now).push(" WHERE read_at IS NULL AND id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
+                    }
+                    // Only the reader's own messages: ids come from the client.
+                    qb.push(") AND recipient IN (");
+                    let mut sep = qb.separated(", ");
+                    for r in recipients {
+                        sep.push_bind(r);
+                    }
+                    qb.push(")");
+                    n += qb.build().execute(&mut *conn).await.map_err(map_err)?.rows_affected();
+                }
+                Ok(n)
+            }
+        }
+    };
+}
+
+impl_case_sql!(sqlite, sqlx::Sqlite, skip_locked = "", for_update = "");
+// A claimed timer or outbox row stays locked until the claiming transaction ends; another server's
+// claim skips it instead of waiting, so two servers never handle the same item.
+impl_case_sql!(
+    postgres,
+    sqlx::Postgres,
+    skip_locked = " FOR UPDATE SKIP LOCKED",
+    for_update = " FOR UPDATE"
+);
