@@ -216,3 +216,41 @@ mod tests {
         assert_eq!(hamming_distance(u64::MAX, 0), 64);
     }
 }
+
+/// A generated stand-in photo (a 320×240 JPEG of soft colour bands, distinct per `seed`) for demo
+/// data and tests, so that nothing third-party has to be shipped.
+pub fn placeholder_jpeg(seed: u64) -> Vec<u8> {
+    let mix = |k: u64| {
+        let mut z = seed.wrapping_add(k.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let base = [mix(1), mix(2), mix(3)].map(|v| 60 + (v % 140) as u8);
+    let img = RgbImage::from_fn(320, 240, |x, y| {
+        let band = ((x / 40 + y / 30) % 4) as u8;
+        Rgb([
+            base[0].saturating_add(band * 12),
+            base[1].saturating_add(((y * 40) / 240) as u8),
+            base[2].saturating_sub(((x * 30) / 320) as u8),
+        ])
+    });
+    let mut out = Vec::new();
+    // Encoding an in-memory RGB buffer cannot fail short of allocation failure.
+    let _ = JpegEncoder::new_with_quality(&mut out, 70).encode_image(&img);
+    out
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_decode_and_differ() {
+        let a = placeholder_jpeg(1);
+        let b = placeholder_jpeg(2);
+        assert_ne!(a, b);
+        assert!(decode(&a).is_ok());
+        assert_eq!(a, placeholder_jpeg(1));
+    }
+}

@@ -25,7 +25,9 @@ mod test_support;
 
 pub use error::{EvidenceError, Result};
 pub use hash::{HASH_HEX_LEN, is_valid_hash, sha256_hex};
-pub use imaging::{NEAR_DUPLICATE_MAX_DISTANCE, THUMBNAIL_QUALITY, dhash, hamming_distance};
+pub use imaging::{
+    NEAR_DUPLICATE_MAX_DISTANCE, THUMBNAIL_QUALITY, dhash, hamming_distance, placeholder_jpeg,
+};
 pub use media::{MediaType, sniff_media_type};
 pub use meta::{ExifInfo, exif_info};
 pub use plausibility::{

@@ -1,6 +1,7 @@
 //! `cityloop`: the one binary. Serves the platform, migrates, seeds the demo city and manages users.
 
 mod bench;
+mod bench_intake;
 mod transfer;
 
 use std::io::{BufRead, IsTerminal};
@@ -191,6 +192,20 @@ enum BenchCommand {
         #[arg(long, default_value_t = 5_000_000)]
         pg_points: usize,
     },
+    /// Case intake: acknowledged (durable) reports per second and latency with many concurrent
+    /// reporters, on a fresh demo county town.
+    Intake {
+        /// `sqlite` (a fresh temporary file) or the URL of an empty PostgreSQL database.
+        #[arg(long, default_value = "sqlite")]
+        database: String,
+        #[arg(long, default_value_t = 256)]
+        clients: usize,
+        #[arg(long, default_value_t = 100_000)]
+        reports: usize,
+        /// Through the HTTP API (with its JSON, auth and routing) instead of the use case.
+        #[arg(long)]
+        http: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -374,6 +389,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 report.seeded.push("demo.city");
             }
+            if !app.has_cases().await? {
+                println!("simulating a year of cases on the demo city …");
+                let t = std::time::Instant::now();
+                let cases = app
+                    .seed_demo_cases(365, 200, 2026)
+                    .await
+                    .context("generating the demo cases")?;
+                println!(
+                    "demo history: {} cases ({} still open), {} events, {} to {}, in {:.1} s",
+                    cases.cases,
+                    cases.open,
+                    cases.events,
+                    cases.from.map(|d| d.to_string()).unwrap_or_default(),
+                    cases.to.map(|d| d.to_string()).unwrap_or_default(),
+                    t.elapsed().as_secs_f64()
+                );
+                report.seeded.push("demo.cases");
+            }
             print_demo(&cfg, &report);
             serve(&cfg, app).await
         }
@@ -410,6 +443,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 queries,
                 pg_url,
                 pg_points,
+            })
+            .await
+        }
+        Command::Bench(BenchCommand::Intake {
+            database,
+            clients,
+            reports,
+            http,
+        }) => {
+            bench_intake::intake(bench_intake::IntakeBenchArgs {
+                database,
+                clients,
+                reports,
+                http,
             })
             .await
         }

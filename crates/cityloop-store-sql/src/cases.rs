@@ -539,6 +539,23 @@ macro_rules! impl_case_sql {
                 Ok(())
             }
 
+            pub async fn append_case_events(
+                conn: &mut Conn,
+                events: &[cityloop_domain::case::Event],
+            ) -> Result<()> {
+                // 11 columns per event: 2 000 rows stay under SQLite's bound-parameter limit.
+                for chunk in events.chunks(2_000) {
+                    let cols = chunk
+                        .iter()
+                        .map(EventColumns::new)
+                        .collect::<Result<Vec<_>>>()?;
+                    let mut qb = Qb::new(EVENT_COLUMNS);
+                    qb.push_values(&cols, |mut b, e| bind_event(&mut b, e));
+                    qb.build().execute(&mut *conn).await.map_err(map_err)?;
+                }
+                Ok(())
+            }
+
             pub async fn get_case(conn: &mut Conn, id: &str) -> Result<Option<CaseRecord>> {
                 sqlx::query_as::<_, CaseRow>(concat!("SELECT ", case_select!(), " FROM cases WHERE id = $1"))
                     .bind(id)

@@ -1239,6 +1239,13 @@ macro_rules! impl_tx {
                 cases::$cases::insert_cases(&mut self.tx, new).await
             }
 
+            async fn append_case_events(
+                &mut self,
+                events: &[cityloop_domain::case::Event],
+            ) -> cityloop_store::Result<()> {
+                cases::$cases::append_case_events(&mut self.tx, events).await
+            }
+
             async fn get_case(&mut self, id: &str) -> cityloop_store::Result<Option<cityloop_store::CaseRecord>> {
                 cases::$cases::get_case(&mut self.tx, id).await
             }

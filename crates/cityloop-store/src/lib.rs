@@ -227,6 +227,9 @@ pub trait Tx: Send {
     async fn reserve_case_serials(&mut self, day: &str, district: &str, count: i64) -> Result<i64>;
     /// Inserts cases and their `Opened` events (multi-row; one round trip per few hundred).
     async fn insert_cases(&mut self, cases: &[CaseNew]) -> Result<()>;
+    /// Appends events of existing cases without touching their state (bulk loads of history
+    /// whose final state was stored by `insert_cases`).
+    async fn append_case_events(&mut self, events: &[cityloop_domain::case::Event]) -> Result<()>;
     async fn get_case(&mut self, id: &str) -> Result<Option<CaseRecord>>;
     /// Locks the case row for the rest of the transaction on engines that lock rows.
     async fn get_case_for_update(&mut self, id: &str) -> Result<Option<CaseRecord>>;

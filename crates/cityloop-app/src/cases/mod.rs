@@ -6,6 +6,7 @@
 //! trail (actor, role, time, from → to, reason, attachments); denials go to the audit log.
 
 pub(crate) mod clock;
+mod demo;
 pub(crate) mod evidence;
 pub(crate) mod intake;
 mod notify;
@@ -26,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Actor, App, AppError, AppResult, Ctx, Obj};
 
+pub use demo::DemoCasesReport;
 pub use evidence::{EvidenceConfig, UploadedBlob};
 pub use intake::IntakeConfig;
 pub use notify::{Notifier, WebhookNotifier};

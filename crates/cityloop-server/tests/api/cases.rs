@@ -847,3 +847,39 @@ crate::engines_with_city!(
     timers_raise_warnings_and_overdue_once,
     duplicates_merge_split_and_search,
 );
+
+/// The demo history is made by the real state machine: every stored case replays from its
+/// stored events, and the queues and searches see it.
+async fn demo_history_replays_from_its_events(app: &TestApp) {
+    let report = app.app.seed_demo_cases(20, 150, 7).await.unwrap();
+    assert!(report.cases > 1500, "{report:?}");
+    assert!(report.open > 0, "{report:?}");
+    let leader = app.login("shiftleader1").await;
+    let (_, all) = get(app, &leader, "/api/v1/cases?limit=500&order=newest").await;
+    assert_eq!(all["total"].as_u64().unwrap() as usize, report.cases);
+    let mut tx = app.app.store().read().await.unwrap();
+    for item in all["items"].as_array().unwrap().iter().step_by(7) {
+        let id = item["id"].as_str().unwrap();
+        let events = tx.case_events(id).await.unwrap();
+        let stored = tx.get_case(id).await.unwrap().unwrap();
+        assert_eq!(
+            cityloop_domain::case::replay(&events).unwrap(),
+            stored.case,
+            "{id}"
+        );
+    }
+    drop(tx);
+    let (_, closed) = get(app, &leader, "/api/v1/cases?step=closed&limit=1").await;
+    assert!(closed["total"].as_u64().unwrap() > 1000, "{closed}");
+    let (_, tasks) = get(app, &leader, "/api/v1/cases/tasks").await;
+    assert!(!tasks.as_array().unwrap().is_empty());
+    // Each department has someone to act.
+    let hw = app.login("handler-hw-clean").await;
+    let (s, _) = get(app, &hw, "/api/v1/cases/tasks").await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+mod demo {
+    crate::engines_with_city!(demo_history_replays_from_its_events);
+    use super::demo_history_replays_from_its_events;
+}
