@@ -137,6 +137,9 @@ impl<'a> Obj<'a> {
     }
 }
 
+/// Departments as read at an instant.
+type DepartmentSnapshot = (DateTime<Utc>, Arc<Vec<Department>>);
+
 pub struct App {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
@@ -155,7 +158,7 @@ pub struct App {
     cases_cfg: cases::CasesConfig,
     rules_cache: cases::rules::RulesCache,
     /// Departments change rarely and every case action needs them.
-    department_cache: Mutex<Option<(DateTime<Utc>, Arc<Vec<Department>>)>>,
+    department_cache: Mutex<Option<DepartmentSnapshot>>,
     /// Started on the first report.
     intake: std::sync::OnceLock<cases::intake::Intake>,
     blobs: cases::evidence::Blobs,

@@ -34,6 +34,11 @@ fn ms(d: Duration) -> String {
 }
 
 pub async fn intake(args: IntakeBenchArgs) -> anyhow::Result<()> {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
+    }
     let dir = tempfile::tempdir()?;
     let mut cfg = Config::default();
     cfg.server.listen = "127.0.0.1:0".into();
@@ -184,7 +189,7 @@ pub async fn intake(args: IntakeBenchArgs) -> anyhow::Result<()> {
                 };
                 let key = format!("bench-{c}-{i}");
                 let t = Instant::now();
-                app.report(&actor, input, Some(&key), &ctx).await?;
+                app.report(&actor, input, Some(&key), false, &ctx).await?;
                 lat_.push(t.elapsed());
             }
             Ok::<_, anyhow::Error>(lat_)

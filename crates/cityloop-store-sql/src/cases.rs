@@ -100,8 +100,8 @@ pub fn case_role_code(role: Role) -> &'static str {
     }
 }
 
-/// `|A|B|` form of the assisting departments (`''` when none), so that one `LIKE '%|A|%'` finds a
-/// department without a link table.
+/// `|A|B|` form of the assisting departments (`''` when none), so that a department is found by
+/// looking for `|A|` in one column instead of joining a link table.
 pub fn assisting_column(assisting: &[String]) -> String {
     if assisting.is_empty() {
         return String::new();
@@ -132,13 +132,9 @@ fn prefix_pattern(code: &str) -> String {
     out
 }
 
-/// Pattern for "`assisting` contains `department`".
-fn assisting_pattern(department: &str) -> String {
-    let mut out = String::with_capacity(department.len() + 4);
-    out.push_str("%|");
-    escape_like(department, &mut out);
-    out.push_str("|%");
-    out
+/// `|department|`, the token an `assisting` value contains when the department assists.
+fn assisting_token(department: &str) -> String {
+    format!("|{department}|")
 }
 
 fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
@@ -203,7 +199,8 @@ pub(crate) fn search_text(case: &Case, intake: &CaseIntake) -> String {
             // A separator no one types keeps a search from matching across two fields.
             out.push('\n');
         }
-        out.extend(part.chars().flat_map(char::to_lowercase));
+        // The same folding as `like_pattern`, so that both sides of the LIKE agree.
+        out.push_str(&part.to_lowercase());
     }
     out
 }
@@ -254,7 +251,7 @@ macro_rules! case_select {
     };
 }
 
-const EVENT_COLUMNS: &str = "INSERT INTO case_events (case_id, version, kind, actor_id, actor_role, \
+const INSERT_EVENT: &str = "INSERT INTO case_events (case_id, version, kind, actor_id, actor_role, \
      actor_department, at, from_step, to_step, note, body) ";
 
 /// Cases per multi-row insert: 43 columns × 300 rows stays well under SQLite's 32 766 bound
@@ -272,7 +269,7 @@ macro_rules! impl_case_sql {
             use sqlx::types::Json;
 
             use super::{
-                CASE_BATCH, CaseColumns, EVENT_COLUMNS, EventColumns, assisting_pattern,
+                CASE_BATCH, CaseColumns, INSERT_EVENT, EventColumns, assisting_token,
                 case_role_code, event_kind_code, prefix_pattern, search_text, step_code,
             };
             use crate::{
@@ -404,10 +401,12 @@ macro_rules! impl_case_sql {
                     }
                     qb.push(")");
                 }
+                // `replace` instead of `LIKE '%|A|%'`: it is case-sensitive on both engines (SQLite's
+                // LIKE folds ASCII case) and needs no escaping of `_` and `%` in codes.
                 for d in departments {
-                    qb.push(" OR assisting LIKE ")
-                        .push_bind(assisting_pattern(d))
-                        .push(" ESCAPE '\\'");
+                    qb.push(" OR replace(assisting, ")
+                        .push_bind(assisting_token(d))
+                        .push(", '') <> assisting");
                 }
                 qb.push(")");
             }
@@ -532,7 +531,7 @@ macro_rules! impl_case_sql {
                         bind_clock(&mut b, &new.record.clock);
                     });
                     qb.build().execute(&mut *conn).await.map_err(map_err)?;
-                    let mut qb = Qb::new(EVENT_COLUMNS);
+                    let mut qb = Qb::new(INSERT_EVENT);
                     qb.push_values(&events, |mut b, e| bind_event(&mut b, e));
                     qb.build().execute(&mut *conn).await.map_err(map_err)?;
                 }
@@ -549,7 +548,7 @@ macro_rules! impl_case_sql {
                         .iter()
                         .map(EventColumns::new)
                         .collect::<Result<Vec<_>>>()?;
-                    let mut qb = Qb::new(EVENT_COLUMNS);
+                    let mut qb = Qb::new(INSERT_EVENT);
                     qb.push_values(&cols, |mut b, e| bind_event(&mut b, e));
                     qb.build().execute(&mut *conn).await.map_err(map_err)?;
                 }
@@ -630,7 +629,7 @@ macro_rules! impl_case_sql {
                 if n == 0 {
                     return Err(StoreError::VersionConflict);
                 }
-                let mut qb = Qb::new(EVENT_COLUMNS);
+                let mut qb = Qb::new(INSERT_EVENT);
                 qb.push_values(std::iter::once(&event), |mut b, e| bind_event(&mut b, e));
                 qb.build().execute(&mut *conn).await.map_err(map_err)?;
                 Ok(())
@@ -734,8 +733,11 @@ macro_rules! impl_case_sql {
                 sqlx::query_as::<_, CaseRow>(concat!(
                     "SELECT ",
                     case_select!(),
+                    // No ORDER BY: sorting by time would tempt the planner into walking the
+                    // reported_at index over every recent case in the city instead of the small
+                    // box; the few rows in the box are sorted here.
                     " FROM cases WHERE step <> 'closed' AND lon >= $1 AND lon <= $3 AND lat >= $2 \
-                     AND lat <= $4 AND reported_at >= $5 ORDER BY reported_at DESC, id DESC LIMIT $6"
+                     AND lat <= $4 AND reported_at >= $5 LIMIT $6"
                 ))
                 .bind(bbox[0])
                 .bind(bbox[1])
@@ -745,7 +747,13 @@ macro_rules! impl_case_sql {
                 .bind(limit.max(0))
                 .fetch_all(&mut *conn)
                 .await
-                .map(|v| v.into_iter().map(Into::into).collect())
+                .map(|v| {
+                    let mut out: Vec<CaseRecord> = v.into_iter().map(Into::into).collect();
+                    out.sort_by(|a, b| {
+                        (b.case.reported_at, &b.case.id).cmp(&(a.case.reported_at, &a.case.id))
+                    });
+                    out
+                })
                 .map_err(map_err)
             }
 

@@ -28,7 +28,7 @@ CREATE TABLE cases (
     component_id     TEXT,
     department       TEXT,
     sub_unit         TEXT,
-    -- `|A|B|` (or '' when none), so that `assisting LIKE '%|A|%'` finds one department.
+    -- `|A|B|` (or '' when none): department A assists when `|A|` occurs in it.
     assisting        TEXT NOT NULL DEFAULT '',
     reported_by      INTEGER NOT NULL,
     contact_name     TEXT,
@@ -63,7 +63,6 @@ CREATE INDEX cases_closed_at ON cases(closed_at) WHERE closed_at IS NOT NULL;
 CREATE INDEX cases_department ON cases(department) WHERE department IS NOT NULL;
 CREATE INDEX cases_sub_unit ON cases(sub_unit) WHERE sub_unit IS NOT NULL;
 CREATE INDEX cases_grid ON cases(grid_code);
-CREATE INDEX cases_street ON cases(street_code, community_code);
 CREATE INDEX cases_next_timer ON cases(next_timer_at) WHERE next_timer_at IS NOT NULL;
 CREATE INDEX cases_position ON cases(lat, lon);
 CREATE INDEX cases_external_ref ON cases(external_ref) WHERE external_ref IS NOT NULL;

@@ -27,4 +27,5 @@ cityloop_store_tests::conformance!(
     evidence_blobs_and_attachments,
     outbox_delivers_each_item_once,
     messages_deduplicate_and_mark_read,
+    case_history_loads_in_bulk,
 );

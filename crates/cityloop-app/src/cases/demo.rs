@@ -224,7 +224,6 @@ impl App {
             report.events += events.len();
             // The store pairs a new case with the event of its current version; the rest of
             // the history goes in as plain events.
-            let mut events = events;
             let Some(last) = events.pop() else { continue };
             more_events.extend(events);
             news.push(CaseNew {

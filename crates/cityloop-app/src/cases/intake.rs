@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use cityloop_domain::calendar::{CHINA_OFFSET, WorkCalendar};
+use cityloop_domain::calendar::CHINA_OFFSET;
 use cityloop_domain::case::{self as machine, NewCase, Source};
 use cityloop_domain::rules::ProcessLimits;
 use cityloop_domain::taxonomy::ClassRef;
@@ -50,17 +50,16 @@ impl Default for IntakeConfig {
 
 /// A report ready to store.
 pub(crate) struct Prepared {
-    pub who: machine::Actor,
     pub owner: i64,
-    pub source: Source,
-    pub description: String,
     pub intake: CaseIntake,
     pub photos: Vec<String>,
     pub idempotency: Option<(String, String)>,
     pub district: String,
     pub inspectors: Vec<i64>,
-    pub process: Arc<ProcessLimits>,
-    pub calendar: Arc<WorkCalendar>,
+    /// The case as opened by the state machine, under a placeholder number the writer replaces
+    /// (the number is only known in the writer's transaction; nothing else depends on it).
+    pub opened: machine::Transition,
+    pub clock: cityloop_store::CaseClock,
 }
 
 type Reply = AppResult<(CaseRecord, bool)>;
@@ -127,7 +126,13 @@ enum Slot {
 }
 
 async fn write_batch(store: &dyn Store, clock: &dyn Clock, batch: Vec<Job>) {
+    let started = std::time::Instant::now();
     let mut result = try_write(store, clock, &batch).await;
+    tracing::debug!(
+        n = batch.len(),
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "intake batch"
+    );
     // Another instance may have committed one of our idempotency keys after we looked (only
     // PostgreSQL runs several writers); a second pass sees it and answers with that case.
     if matches!(result, Err(AppError::Conflict(_))) {
@@ -197,6 +202,23 @@ async fn try_write(store: &dyn Store, clock: &dyn Clock, batch: &[Job]) -> AppRe
         }
     }
 
+    // Photos must have been uploaded; one lookup for the whole batch.
+    let mut wanted: Vec<String> = batch
+        .iter()
+        .flat_map(|j| j.p.photos.iter().cloned())
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    let present: std::collections::HashSet<String> = if wanted.is_empty() {
+        Default::default()
+    } else {
+        tx.get_blobs(&wanted)
+            .await?
+            .into_iter()
+            .map(|b| b.hash)
+            .collect()
+    };
+
     let mut slots = Vec::with_capacity(batch.len());
     let mut news: Vec<CaseNew> = Vec::new();
     let mut keys: Vec<IdempotencyRecord> = Vec::new();
@@ -205,39 +227,35 @@ async fn try_write(store: &dyn Store, clock: &dyn Clock, batch: &[Job]) -> AppRe
     let mut next_serial = first_serial;
     for j in batch {
         let p = &j.p;
-        if let Some((key, hash)) = &p.idempotency {
-            if let Some(prev) = known.get(&(p.owner, key.clone())) {
-                slots.push(if &prev.request_hash == hash {
-                    Slot::Replay(prev.case_id.clone())
-                } else {
-                    Slot::Failed(AppError::rejected(
-                        "idempotency_key_reused",
-                        "Idempotency-Key",
-                        "this idempotency key was used for a different report",
-                    ))
-                });
-                continue;
-            }
+        if let Some((key, hash)) = &p.idempotency
+            && let Some(prev) = known.get(&(p.owner, key.clone()))
+        {
+            slots.push(if &prev.request_hash == hash {
+                Slot::Replay(prev.case_id.clone())
+            } else {
+                Slot::Failed(AppError::rejected(
+                    "idempotency_key_reused",
+                    "Idempotency-Key",
+                    "this idempotency key was used for a different report",
+                ))
+            });
+            continue;
+        }
+        if let Some(missing) = p.photos.iter().find(|h| !present.contains(*h)) {
+            slots.push(Slot::Failed(AppError::rejected(
+                "unknown_photo",
+                "photos",
+                format!("upload {missing} first (POST /api/v1/blobs)"),
+            )));
+            continue;
         }
         let serial = next_serial.entry(p.district.clone()).or_insert(1);
         let id = case_number(&day, &p.district, *serial);
         *serial += 1;
-        let t = match machine::open(
-            NewCase {
-                id: id.clone(),
-                source: p.source,
-                description: p.description.clone(),
-            },
-            &p.who,
-            now,
-        ) {
-            Ok(t) => t,
-            Err(e) => {
-                slots.push(Slot::Failed(super::transition_error(e, None)));
-                continue;
-            }
-        };
-        let clock = super::clock::compute(None, &t.case, &p.process, None, &p.calendar, now);
+        let mut t = p.opened.clone();
+        t.case.id = id.clone();
+        t.event.case_id = id.clone();
+        let clock = p.clock.clone();
         if let Some((key, hash)) = &p.idempotency {
             let rec = IdempotencyRecord {
                 owner: p.owner,
@@ -450,7 +468,17 @@ impl App {
                 "inspector reports need at least one photo",
             ));
         }
-        self.require_blobs(&input.photos).await?;
+        if let Some(bad) = input
+            .photos
+            .iter()
+            .find(|h| !cityloop_evidence::is_valid_hash(h))
+        {
+            return Err(AppError::rejected(
+                "unknown_photo",
+                "photos",
+                format!("not an uploaded photo: {bad}"),
+            ));
+        }
 
         // Where.
         let point = match (&input.location, blank(&input.component_id)) {
@@ -519,12 +547,21 @@ impl App {
             .unwrap_or_else(|| "000000".to_owned());
         let address =
             blank(&input.address).or_else(|| loc.address.as_ref().map(|a| a.text.clone()));
-        let process = Arc::new(rules.map(|(_, c)| c.process.clone()).unwrap_or_default());
+        let process: ProcessLimits = rules.map(|(_, c)| c.process.clone()).unwrap_or_default();
+        let opened = machine::open(
+            NewCase {
+                id: "pending".into(),
+                source,
+                description: description.to_owned(),
+            },
+            who,
+            now,
+        )
+        .map_err(|e| super::transition_error(e, None))?;
+        let clock =
+            super::clock::compute(None, &opened.case, &process, None, &self.calendar(), now);
         let prepared = Prepared {
-            who: who.clone(),
             owner,
-            source,
-            description: description.to_owned(),
             intake: CaseIntake {
                 reported_class: class,
                 address,
@@ -545,8 +582,8 @@ impl App {
             idempotency: key,
             district,
             inspectors: loc.inspector_ids.clone(),
-            process,
-            calendar: self.calendar(),
+            opened,
+            clock,
         };
         let (reply, rx) = oneshot::channel();
         self.intake_writer()

@@ -75,7 +75,8 @@ pub struct ReportOutcome {
     pub case: CaseView,
     /// True when an earlier call with the same idempotency key created the case.
     pub replayed: bool,
-    /// Open cases nearby of the same or a related class, for the acceptor to merge.
+    /// Open cases nearby of the same or a related class, for the acceptor to merge (when asked
+    /// for: it costs a spatial query per report).
     pub possible_duplicates: Vec<Duplicate>,
 }
 
@@ -419,6 +420,7 @@ impl App {
         actor: &Actor,
         input: ReportInput,
         idempotency_key: Option<&str>,
+        suggest_duplicates: bool,
         ctx: &Ctx,
     ) -> AppResult<ReportOutcome> {
         self.authorize(
@@ -435,7 +437,11 @@ impl App {
         let (record, replayed) = self
             .intake(&who, actor.id().unwrap_or(0), input, idempotency_key)
             .await?;
-        let possible_duplicates = self.duplicates_of(&record).await.unwrap_or_default();
+        let possible_duplicates = if suggest_duplicates {
+            self.duplicates_of(&record).await.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let attachments = if replayed {
             let mut tx = self.store.read().await?;
             tx.case_attachments(&record.case.id).await?

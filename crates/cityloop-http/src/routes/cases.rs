@@ -39,13 +39,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(uploads)
 }
 
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    /// Also return open cases nearby of the same or a related class (`possible_duplicates`).
+    suggest_duplicates: Option<bool>,
+}
+
 /// Reports a case from any channel: `inspector` (监督员上报, needs class and a photo), `hotline`
 /// (12345 work orders; machine pushes use an API token and `external_ref`), `public`, `leader`
 /// (领导批示), `media`, `video` and `sensor` (machine alarms: `device_id`, `confidence`). Send an
 /// `Idempotency-Key` header: a retry returns the same case (`replayed: true`); the same key with a
 /// different body is refused with `idempotency_key_reused`. Keys are kept at least seven days.
 #[utoipa::path(post, path = "/cases", tag = "cases", request_body = Object,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Client-chosen key; retries return the same case")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Client-chosen key; retries return the same case"), ReportQuery),
     responses((status = 201, body = Object), (status = 200, description = "replayed", body = Object),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn report_case(
@@ -53,12 +60,22 @@ async fn report_case(
     auth: Auth,
     ClientCtx(ctx): ClientCtx,
     headers: HeaderMap,
+    Query(q): Query<ReportQuery>,
     ApiJson(input): ApiJson<ReportInput>,
 ) -> ApiResult<Response> {
     let key = headers
         .get("idempotency-key")
         .map(|v| v.to_str().unwrap_or("\u{0}"));
-    let out = s.app.report(&auth.actor(), input, key, &ctx).await?;
+    let out = s
+        .app
+        .report(
+            &auth.actor(),
+            input,
+            key,
+            q.suggest_duplicates.unwrap_or(false),
+            &ctx,
+        )
+        .await?;
     let status = if out.replayed {
         StatusCode::OK
     } else {

@@ -12,6 +12,7 @@ mod auth;
 mod basedata;
 mod cases;
 mod cli;
+mod crash;
 mod errors;
 mod org;
 mod standards;

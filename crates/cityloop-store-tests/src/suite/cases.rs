@@ -634,7 +634,8 @@ pub async fn case_queries_filter_and_order(store: &dyn Store) {
     check(tx, q(&["330188001001001"]), &["Q5", "Q1"]).await;
     check(tx, q(&[]), &[]).await;
 
-    // Departments lead, assist or are the sub-unit; `_` in a code is not a wildcard.
+    // Departments lead, assist or are the sub-unit; codes match exactly (`_` is no wildcard, case
+    // counts on both engines).
     let q = |departments: &[&str]| CaseQuery {
         departments: strings(departments),
         ..newest()
@@ -642,6 +643,7 @@ pub async fn case_queries_filter_and_order(store: &dyn Store) {
     check(tx, q(&["SZ"]), &["Q2"]).await;
     check(tx, q(&["SZ_R"]), &["Q2"]).await;
     check(tx, q(&["SZXR"]), &["Q3"]).await;
+    check(tx, q(&["sz_r"]), &[]).await;
     check(tx, q(&["GL-1"]), &["Q3"]).await;
     check(tx, q(&["GL", "SZ"]), &["Q3", "Q2"]).await;
     check(tx, q(&["WATER"]), &[]).await;
@@ -865,8 +867,14 @@ pub async fn case_links_both_ways(store: &dyn Store) {
     tx.insert_case_link(&link).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = store.write().await.unwrap();
-    assert_eq!(tx.case_links("L1").await.unwrap(), [link.clone()]);
-    assert_eq!(tx.case_links("L2").await.unwrap(), [link.clone()]);
+    assert_eq!(
+        tx.case_links("L1").await.unwrap(),
+        std::slice::from_ref(&link)
+    );
+    assert_eq!(
+        tx.case_links("L2").await.unwrap(),
+        std::slice::from_ref(&link)
+    );
     let again = tx.insert_case_link(&link).await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
     drop(tx);
@@ -1202,4 +1210,40 @@ pub async fn messages_deduplicate_and_mark_read(store: &dyn Store) {
         .unwrap();
     assert_eq!(department.len(), 1);
     tx.commit().await.unwrap();
+}
+
+/// A bulk load stores the final state with its last event, then the earlier events.
+pub async fn case_history_loads_in_bulk(store: &dyn Store) {
+    let mut flow = Flow::open(&case_id(1), Source::Inspector, "历史案件", 11, t0());
+    for action in [Action::Accept, file(), dispatch("SZ", &[])] {
+        flow.next(&staff(3), action);
+    }
+    let (last, earlier) = flow.events.split_last().unwrap();
+    let mut tx = store.write().await.unwrap();
+    tx.insert_cases(&[CaseNew {
+        record: flow.record(),
+        event: last.clone(),
+    }])
+    .await
+    .unwrap();
+    tx.append_case_events(earlier).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let events = tx.case_events(&case_id(1)).await.unwrap();
+    assert_eq!(events, flow.events);
+    assert_eq!(
+        machine::replay(&events).unwrap(),
+        tx.get_case(&case_id(1)).await.unwrap().unwrap().case
+    );
+    drop(tx);
+    // Events need their case, and each version is stored once.
+    let mut tx = store.write().await.unwrap();
+    let again = tx.append_case_events(&earlier[..1]).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    drop(tx);
+    let mut tx = store.write().await.unwrap();
+    let mut orphan = earlier[0].clone();
+    orphan.case_id = "nope".into();
+    let orphan = tx.append_case_events(&[orphan]).await;
+    assert!(matches!(orphan, Err(StoreError::Conflict(_))), "{orphan:?}");
 }
