@@ -762,12 +762,17 @@ async fn duplicates_merge_split_and_search(app: &TestApp) {
     let street = street_of(app, "inspector1").await;
     let (lon, lat, _) = point_in_street(app, &street, 0).await;
     let (class, _) = a_condition(app).await;
-    let (s, second) = report(
-        app,
-        &inspector,
-        Some("dup-2"),
-        &json!({"source": "inspector", "class": class, "description": "同一处井盖缺失",
-            "location": {"crs": "wgs84", "x": lon + 0.0001, "y": lat}, "photos": [photo]}),
+    let (s, second) = json_of(
+        inspector
+            .post(app.url("/api/v1/cases?suggest_duplicates=true"))
+            .header("Idempotency-Key", "dup-2")
+            .json(
+                &json!({"source": "inspector", "class": class, "description": "同一处井盖缺失",
+                "location": {"crs": "wgs84", "x": lon + 0.0001, "y": lat}, "photos": [photo]}),
+            )
+            .send()
+            .await
+            .unwrap(),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED);
