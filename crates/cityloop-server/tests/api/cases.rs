@@ -843,6 +843,245 @@ async fn duplicates_merge_split_and_search(app: &TestApp) {
     );
 }
 
+/// The remaining branches: 不予立案, 作废, refused return, rejected extension, 缓办 and resume,
+/// 督办 by a leader, manual 催办; plus orphan evidence cleanup and the merged reporter's outcome.
+async fn other_branches(app: &TestApp) {
+    let inspector = app.login("inspector1").await;
+    let acceptor = app.login("acceptor1").await;
+    let leader = app.login("shiftleader1").await;
+    let dispatcher = app.login("dispatcher1").await;
+    let boss = app.login("leader1").await;
+    let sz = app.login("handler1").await;
+
+    // Rejected at filing, and voided.
+    for (key, action) in [
+        (
+            "br-reject",
+            json!({"type": "reject", "reason": "不属于城管受理范围"}),
+        ),
+        ("br-void", json!({"type": "void", "reason": "重复录入"})),
+    ] {
+        let photo = upload(app, &inspector, key.as_bytes()).await;
+        let case = inspector_report(app, &inspector, key, &photo).await;
+        let case = ok(app, &acceptor, &case, json!({"type": "accept"})).await;
+        let (s, e) = act(
+            app,
+            &leader,
+            case["id"].as_str().unwrap(),
+            case["version"].as_u64().unwrap(),
+            json!({"type": action["type"], "reason": " "}),
+        )
+        .await;
+        assert_eq!(
+            s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a reason is required: {e}"
+        );
+        let case = ok(app, &leader, &case, action.clone()).await;
+        assert_eq!(case["step"], "closed");
+        assert_eq!(
+            case["outcome"],
+            if key == "br-reject" {
+                "rejected"
+            } else {
+                "voided"
+            }
+        );
+    }
+
+    let case = to_disposing(app, "br-main", "SZ").await;
+    let id = case["id"].as_str().unwrap().to_owned();
+    // A return the shift leader refuses stays with the department.
+    let case = ok(
+        app,
+        &sz,
+        &case,
+        json!({"type": "request_return", "reason": "应由区交通局处理"}),
+    )
+    .await;
+    let case = ok(
+        app,
+        &leader,
+        &case,
+        json!({"type": "refuse_return", "reason": "属于市政设施"}),
+    )
+    .await;
+    assert_eq!(case["step"], "disposing");
+    assert_eq!(case["case"]["lead_department"], "SZ");
+    // An extension the shift leader rejects leaves the due time alone.
+    let due = case["clock"]["due_at"].clone();
+    let case = ok(
+        app,
+        &sz,
+        &case,
+        json!({"type": "request_extension", "minutes": 480, "reason": "材料未到"}),
+    )
+    .await;
+    let (_, q) = get(app, &leader, "/api/v1/cases?pending=extension").await;
+    assert!(
+        q["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id.as_str()),
+        "{q}"
+    );
+    let case = ok(
+        app,
+        &leader,
+        &case,
+        json!({"type": "reject_extension", "reason": "时限内可完成"}),
+    )
+    .await;
+    assert_eq!(case["clock"]["due_at"], due);
+    // 督办 by a leader: recorded with its own due time, on the leader's list.
+    let supervise_due = (app.app.now() + Duration::days(2)).to_rfc3339();
+    let (s, e) = act(
+        app,
+        &dispatcher,
+        &id,
+        case["version"].as_u64().unwrap(),
+        json!({"type": "supervise", "due": supervise_due}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "only leaders supervise: {e}");
+    let case = ok(
+        app,
+        &boss,
+        &case,
+        json!({"type": "supervise", "due": supervise_due, "note": "尽快处置"}),
+    )
+    .await;
+    assert_eq!(case["case"]["supervision"][0]["note"], "尽快处置");
+    let (_, tasks) = get(app, &boss, "/api/v1/cases/tasks").await;
+    assert!(
+        tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == id.as_str()),
+        "{tasks}"
+    );
+    // A manual reminder by the dispatcher reaches the department.
+    let case = ok(
+        app,
+        &dispatcher,
+        &case,
+        json!({"type": "remind", "note": "请加快进度"}),
+    )
+    .await;
+    assert_eq!(case["case"]["reminders"], 1);
+    // 缓办: the clock stops while deferred and resumes afterwards.
+    let case = ok(
+        app,
+        &leader,
+        &case,
+        json!({"type": "defer", "reason": "等待汛期结束"}),
+    )
+    .await;
+    assert_eq!(case["clock"]["urgency"], "paused");
+    let (s, e) = act(
+        app,
+        &sz,
+        &id,
+        case["version"].as_u64().unwrap(),
+        json!({"type": "feedback", "photos": []}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["code"], "illegal_transition");
+    let case = ok(app, &leader, &case, json!({"type": "resume"})).await;
+    assert_ne!(case["clock"]["urgency"], "paused");
+    app.app.deliver_outbox(&[]).await.unwrap();
+    let (_, msgs) = get(app, &sz, "/api/v1/messages").await;
+    let kinds: Vec<&str> = msgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    for k in ["dispose_task", "approval_result", "supervision", "reminder"] {
+        assert!(kinds.contains(&k), "{k} missing in {kinds:?}");
+    }
+
+    // A duplicate reported by the hotline is merged; its reporter hears when the main case closes.
+    let street = street_of(app, "inspector1").await;
+    let (lon, lat, _) = point_in_street(app, &street, 0).await;
+    let (s, dup) = report(
+        app,
+        &acceptor,
+        Some("br-dup"),
+        &json!({"source": "hotline", "description": "井盖丢了",
+            "location": {"crs": "wgs84", "x": lon, "y": lat}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{dup}");
+    let dup = ok(
+        app,
+        &inspector,
+        &dup["case"],
+        json!({"type": "verify", "confirmed": true}),
+    )
+    .await;
+    ok(
+        app,
+        &acceptor,
+        &dup,
+        json!({"type": "merge", "into_case": id}),
+    )
+    .await;
+    let after = upload(app, &sz, b"br-after").await;
+    let (_, case) = get(app, &leader, &format!("/api/v1/cases/{id}")).await;
+    let case = ok(
+        app,
+        &sz,
+        &case,
+        json!({"type": "feedback", "photos": [after]}),
+    )
+    .await;
+    let check = upload(app, &inspector, b"br-check").await;
+    let case = ok(
+        app,
+        &inspector,
+        &case,
+        json!({"type": "check_pass", "photos": [check]}),
+    )
+    .await;
+    ok(app, &leader, &case, json!({"type": "close"})).await;
+    app.app.deliver_outbox(&[]).await.unwrap();
+    let (_, msgs) = get(app, &acceptor, "/api/v1/messages").await;
+    assert!(
+        msgs.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["kind"] == "outcome" && m["case_id"] == id.as_str()),
+        "the merged duplicate's reporter hears the outcome: {msgs}"
+    );
+
+    // Uploads no case refers to are removed after two days; referenced ones stay.
+    let orphan = upload(app, &sz, b"never attached").await;
+    app.clock.advance(Duration::hours(49));
+    let removed = app.app.remove_orphan_blobs().await.unwrap();
+    assert!(removed >= 1, "{removed}");
+    let sz = app.login("handler1").await;
+    let (s, _) = get(app, &sz, &format!("/api/v1/blobs/{orphan}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let r = sz
+        .get(app.url(&format!("/api/v1/blobs/{after}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"br-after");
+    let r = sz
+        .get(app.url(&format!("/api/v1/blobs/{after}/thumbnail")))
+        .send()
+        .await
+        .unwrap();
+    // Not an image: no thumbnail, a clear 422.
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
 crate::engines_with_city!(
     full_loop_with_rework_extension_and_sub_dispatch,
     idempotent_intake,
@@ -851,6 +1090,7 @@ crate::engines_with_city!(
     return_park_scope_and_races,
     timers_raise_warnings_and_overdue_once,
     duplicates_merge_split_and_search,
+    other_branches,
 );
 
 /// The demo history is made by the real state machine: every stored case replays from its
