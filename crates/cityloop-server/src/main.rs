@@ -560,6 +560,9 @@ fn print_demo(cfg: &Config, report: &cityloop_app::demo::DemoReport) {
             a.department.as_deref().unwrap_or("-")
         );
     }
+    println!(
+        "    handler-<department code>, e.g. handler-zfj, handler-jt: 处置人员 of every other department"
+    );
     println!();
 }
 
