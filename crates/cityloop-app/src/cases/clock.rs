@@ -62,10 +62,21 @@ pub(crate) fn compute(
     if case.step == Step::Disposing && urgency == Urgency::Overdue {
         disposal_overdue = true;
     }
-    let next_timer_at = match urgency {
+    let step_timer = match urgency {
         Urgency::Normal => Some(clock.warn_at),
         Urgency::Warning => Some(clock.due),
         _ => None,
+    };
+    // A leader's supervision order (督办) has its own due time; the timer looks at it too.
+    let supervision_timer = case
+        .supervision
+        .iter()
+        .map(|s| s.due)
+        .filter(|d| *d > now)
+        .min();
+    let next_timer_at = match (step_timer, supervision_timer) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     };
     CaseClock {
         due_at: Some(clock.due),

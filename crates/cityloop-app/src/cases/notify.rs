@@ -107,7 +107,10 @@ fn short(text: &str) -> String {
     }
 }
 
-/// Who hears about a new case.
+/// Who hears about a new case. The centre's desks (acceptors, shift leaders, dispatchers) work
+/// from their queues, which show every waiting case; a message per case would bury them, so
+/// messages go to people outside the centre: inspectors in the field, departments, reporters,
+/// and the shift leader for requests that come from departments.
 pub(crate) fn for_opened(case: &CaseRecord, inspectors: &[i64]) -> Vec<OutboxNew> {
     let desc = short(&case.case.description);
     let where_ = case.intake.address.clone().unwrap_or_default();
@@ -125,14 +128,7 @@ pub(crate) fn for_opened(case: &CaseRecord, inspectors: &[i64]) -> Vec<OutboxNew
                 )
             })
             .collect(),
-        _ => vec![item(
-            "role:acceptor".into(),
-            case,
-            1,
-            "accept_task",
-            format!("待受理 {}", case.case.id),
-            format!("{desc} {where_}"),
-        )],
+        _ => Vec::new(),
     }
 }
 
@@ -189,31 +185,14 @@ pub(crate) fn for_transition(
     };
     use ActionKind as K;
     match kind {
-        K::Verify => send(
-            vec!["role:acceptor".into()],
-            "accept_task",
-            format!("待受理 {id}"),
-        ),
-        K::Accept | K::Split => {
-            if t.case.step == Step::Filing {
-                send(
-                    vec!["role:shift_leader".into()],
-                    "file_task",
-                    format!("待立案 {id}"),
-                );
-            } else {
-                send(
-                    vec!["role:acceptor".into()],
-                    "accept_task",
-                    format!("待受理 {id}"),
-                );
-            }
-        }
-        K::File | K::ApproveReturn | K::Reopen => send(
-            vec!["role:dispatcher".into()],
-            "dispatch_task",
-            format!("待派遣 {id}"),
-        ),
+        // Queue work for the centre's desks (see `for_opened`).
+        K::Verify
+        | K::Accept
+        | K::Split
+        | K::File
+        | K::ApproveReturn
+        | K::Reopen
+        | K::CheckPass => {}
         K::Dispatch => {
             send(lead.clone(), "dispose_task", format!("新派遣案件 {id}"));
             send(
@@ -239,11 +218,6 @@ pub(crate) fn for_transition(
             inspectors_of(&after, &inspectors),
             "check_task",
             format!("待核查 {id}"),
-        ),
-        K::CheckPass => send(
-            vec!["role:shift_leader".into()],
-            "close_task",
-            format!("待结案 {id}"),
         ),
         K::CheckFail => send(holder.clone(), "rework", format!("返工 {id}")),
         K::Supervise => send(
@@ -328,6 +302,38 @@ pub(crate) fn for_clock(rec: &CaseRecord, urgency: &str) -> Vec<OutboxNew> {
                 kind,
                 rec.clock.due_at.map(|d| d.timestamp()).unwrap_or_default()
             );
+            i
+        })
+        .collect()
+}
+
+/// A supervision order that fell due on a case still open: the leader who gave it, the
+/// department holding the case and the dispatchers hear it once.
+pub(crate) fn for_supervision_due(rec: &CaseRecord, index: usize) -> Vec<OutboxNew> {
+    let Some(sup) = rec.case.supervision.get(index) else {
+        return Vec::new();
+    };
+    let mut to = vec![format!("user:{}", sup.by), "role:dispatcher".to_owned()];
+    if let Some(d) = rec
+        .case
+        .sub_unit
+        .as_ref()
+        .or(rec.case.lead_department.as_ref())
+    {
+        to.push(format!("department:{d}"));
+    }
+    let title = format!("督办到期 {}", rec.case.id);
+    to.into_iter()
+        .map(|r| {
+            let mut i = item(
+                r,
+                rec,
+                rec.case.version,
+                "supervision_due",
+                title.clone(),
+                short(&sup.note),
+            );
+            i.dedup_key = format!("{}:supervision:{index}", rec.case.id);
             i
         })
         .collect()

@@ -44,6 +44,14 @@ impl App {
                     tx.insert_outbox(&super::notify::for_clock(&updated, &clock.urgency))
                         .await?;
                 }
+                if !matches!(rec.case.step, cityloop_domain::case::Step::Closed(_)) {
+                    for (i, s) in rec.case.supervision.iter().enumerate() {
+                        if s.due <= now {
+                            tx.insert_outbox(&super::notify::for_supervision_due(&rec, i))
+                                .await?;
+                        }
+                    }
+                }
                 // A timer that would fire again at the same instant would spin: clear it.
                 let mut clock = clock;
                 if clock.next_timer_at.is_some_and(|t| t <= now) {

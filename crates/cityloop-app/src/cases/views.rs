@@ -26,6 +26,9 @@ pub struct LiveClock {
     pub provisional: bool,
     /// The disposal has run past its due time at least once.
     pub disposal_overdue: bool,
+    /// Due time of the latest supervision order (督办), and whether it has passed unresolved.
+    pub supervision_due: Option<DateTime<Utc>>,
+    pub supervision_overdue: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -241,10 +244,15 @@ impl App {
         let now = self.now();
         let (process, disposal) = self.limits_of(&r.case, now).await?;
         let calendar = self.calendar();
+        let supervision_due = r.case.supervision.last().map(|s| s.due);
+        let supervision_overdue = supervision_due.is_some_and(|d| now > d)
+            && !matches!(r.case.step, machine::Step::Closed(_));
         let Ok(Some(clock)) = machine::step_clock(&r.case, &process, disposal, &calendar) else {
             return Ok(LiveClock {
                 urgency: urgency_code(Urgency::None).to_owned(),
                 disposal_overdue: r.clock.disposal_overdue,
+                supervision_due,
+                supervision_overdue,
                 ..Default::default()
             });
         };
@@ -262,6 +270,8 @@ impl App {
             provisional: clock.provisional,
             disposal_overdue: r.clock.disposal_overdue
                 || (r.case.step == machine::Step::Disposing && urgency == Urgency::Overdue),
+            supervision_due,
+            supervision_overdue,
         })
     }
 

@@ -1082,6 +1082,37 @@ async fn other_branches(app: &TestApp) {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// A leader's supervision order falling due on an open case is announced once.
+async fn supervision_falls_due(app: &TestApp) {
+    let boss = app.login("leader1").await;
+    let case = to_disposing(app, "sup-1", "SZ").await;
+    let id = case["id"].as_str().unwrap().to_owned();
+    let due = (app.app.now() + Duration::minutes(30)).to_rfc3339();
+    let case = ok(
+        app,
+        &boss,
+        &case,
+        json!({"type": "supervise", "due": due, "note": "今日办结"}),
+    )
+    .await;
+    assert_eq!(case["clock"]["supervision_overdue"], false);
+    app.clock.advance(Duration::minutes(31));
+    app.app.tick_timers().await.unwrap();
+    app.app.tick_timers().await.unwrap();
+    app.app.deliver_outbox(&[]).await.unwrap();
+    let boss = app.login("leader1").await;
+    let (_, msgs) = get(app, &boss, "/api/v1/messages").await;
+    let due_msgs: Vec<&Value> = msgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "supervision_due" && m["case_id"] == id.as_str())
+        .collect();
+    assert_eq!(due_msgs.len(), 1, "{msgs}");
+    let (_, view) = get(app, &boss, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(view["clock"]["supervision_overdue"], true);
+}
+
 crate::engines_with_city!(
     full_loop_with_rework_extension_and_sub_dispatch,
     idempotent_intake,
@@ -1091,6 +1122,7 @@ crate::engines_with_city!(
     timers_raise_warnings_and_overdue_once,
     duplicates_merge_split_and_search,
     other_branches,
+    supervision_falls_due,
 );
 
 /// The demo history is made by the real state machine: every stored case replays from its
