@@ -100,8 +100,9 @@ CREATE TABLE case_serials (
     district TEXT NOT NULL,
     next     INTEGER NOT NULL,
     PRIMARY KEY (day, district)
-);
+) WITHOUT ROWID;
 
+-- Small rows looked up by their key: stored in the key's b-tree (no separate rowid tree).
 CREATE TABLE idempotency_keys (
     owner        INTEGER NOT NULL,
     key          TEXT NOT NULL,
@@ -109,7 +110,7 @@ CREATE TABLE idempotency_keys (
     case_id      TEXT NOT NULL,
     created_at   TEXT NOT NULL,
     PRIMARY KEY (owner, key)
-);
+) WITHOUT ROWID;
 CREATE INDEX idempotency_keys_created_at ON idempotency_keys(created_at);
 
 CREATE TABLE case_links (
@@ -119,7 +120,7 @@ CREATE TABLE case_links (
     created_by INTEGER NOT NULL,
     created_at TEXT NOT NULL,
     PRIMARY KEY (from_case, kind)
-);
+) WITHOUT ROWID;
 CREATE INDEX case_links_to ON case_links(to_case);
 
 -- Metadata of content-addressed evidence; the bytes live in the blob store.
@@ -142,7 +143,7 @@ CREATE TABLE case_attachments (
     flags         TEXT NOT NULL,
     created_at    TEXT NOT NULL,
     PRIMARY KEY (case_id, hash, stage, event_version)
-);
+) WITHOUT ROWID;
 CREATE INDEX case_attachments_hash ON case_attachments(hash);
 
 CREATE TABLE outbox (
