@@ -1113,6 +1113,113 @@ async fn supervision_falls_due(app: &TestApp) {
     assert_eq!(view["clock"]["supervision_overdue"], true);
 }
 
+/// Two server instances on one database run their timers at the same moment: each warning and
+/// each overdue reminder fires once, and the webhook adapter delivers every notification with its
+/// dedup key, retrying after a failure.
+async fn two_instances_fire_each_timer_once(app: &TestApp) {
+    let case = to_disposing(app, "two-1", "SZ").await;
+    let warn: chrono::DateTime<chrono::Utc> =
+        case["clock"]["warn_at"].as_str().unwrap().parse().unwrap();
+    let mut cfg = cityloop_server::config::Config::default();
+    cfg.database.url = app.db_url().to_owned();
+    cfg.database.allow_unsafe_durability = true;
+    let blobs = tempfile::tempdir().unwrap();
+    cfg.cases.evidence_dir = blobs.path().display().to_string();
+    let other = cityloop_server::open_app(&cfg, app.clock.clone())
+        .await
+        .unwrap();
+    app.app.deliver_outbox(&[]).await.unwrap();
+    let now = app.app.now();
+    app.clock.advance(warn - now + Duration::seconds(1));
+    let (a, b) = tokio::join!(app.app.tick_timers(), other.tick_timers());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.warnings + b.warnings, 1, "{a:?} {b:?}");
+
+    // A webhook receiver that fails the first delivery.
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let fail_first = Arc::new(Mutex::new(true));
+    let router = {
+        let (seen, fail_first) = (seen.clone(), fail_first.clone());
+        axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap| {
+                let (seen, fail_first) = (seen.clone(), fail_first.clone());
+                async move {
+                    let mut fail = fail_first.lock().unwrap();
+                    if *fail {
+                        *fail = false;
+                        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    let key = headers["idempotency-key"].to_str().unwrap().to_owned();
+                    seen.lock().unwrap().push(key);
+                    axum::http::StatusCode::OK
+                }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let hook: Arc<dyn cityloop_app::cases::Notifier> =
+        Arc::new(cityloop_app::cases::WebhookNotifier {
+            url: format!("http://{addr}/hook"),
+            client: reqwest::Client::new(),
+        });
+    // Route the warnings to the webhook as well as the inbox.
+    {
+        let mut tx = app.app.store().write().await.unwrap();
+        let pending = tx.claim_outbox(app.app.now(), 100).await.unwrap();
+        let copies: Vec<cityloop_store::OutboxNew> = pending
+            .iter()
+            .map(|o| cityloop_store::OutboxNew {
+                channel: "webhook".into(),
+                recipient: o.recipient.clone(),
+                dedup_key: o.dedup_key.clone(),
+                case_id: o.case_id.clone(),
+                kind: o.kind.clone(),
+                payload: o.payload.clone(),
+                created_at: o.created_at,
+            })
+            .collect();
+        tx.insert_outbox(&copies).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let (x, y) = tokio::join!(
+        app.app.deliver_outbox(std::slice::from_ref(&hook)),
+        other.deliver_outbox(std::slice::from_ref(&hook))
+    );
+    x.unwrap();
+    y.unwrap();
+    // The failed delivery is retried later, not lost.
+    app.clock.advance(Duration::minutes(5));
+    app.app
+        .deliver_outbox(std::slice::from_ref(&hook))
+        .await
+        .unwrap();
+    let keys = seen.lock().unwrap().clone();
+    let mut unique = keys.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(keys.len(), unique.len(), "delivered twice: {keys:?}");
+    assert!(!keys.is_empty());
+    let pending = {
+        let mut tx = app.app.store().read().await.unwrap();
+        tx.count_outbox_pending().await.unwrap()
+    };
+    assert_eq!(pending, 0);
+    let sz = app.login("handler1").await;
+    let (_, msgs) = get(app, &sz, "/api/v1/messages").await;
+    let warnings = msgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "warning" && m["case_id"] == case["id"])
+        .count();
+    assert_eq!(warnings, 1, "{msgs}");
+    other.store().close().await;
+}
+
 crate::engines_with_city!(
     full_loop_with_rework_extension_and_sub_dispatch,
     idempotent_intake,
@@ -1123,6 +1230,7 @@ crate::engines_with_city!(
     duplicates_merge_split_and_search,
     other_branches,
     supervision_falls_due,
+    two_instances_fire_each_timer_once,
 );
 
 /// The demo history is made by the real state machine: every stored case replays from its

@@ -59,6 +59,11 @@ impl TestApp {
         }
     }
 
+    /// The database URL, for a second server instance on the same database.
+    pub fn db_url(&self) -> &str {
+        self.db.as_ref().map(|d| d.url()).unwrap_or_default()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
