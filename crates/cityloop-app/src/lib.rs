@@ -9,6 +9,7 @@ pub mod cases;
 pub mod clock;
 pub mod demo;
 mod error;
+pub mod evaluation;
 pub mod import;
 mod org;
 pub mod rules_io;

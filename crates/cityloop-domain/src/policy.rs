@@ -43,6 +43,8 @@ pub enum Action {
     CaseAct,
     /// Upload photos and files.
     EvidenceUpload,
+    /// Evaluation results (综合评价) with their case lists.
+    EvaluationRead,
 }
 
 impl Action {
@@ -71,6 +73,7 @@ impl Action {
             Action::CaseRead => "case.read",
             Action::CaseAct => "case.act",
             Action::EvidenceUpload => "evidence.upload",
+            Action::EvaluationRead => "evaluation.read",
         }
     }
 }
@@ -210,6 +213,12 @@ pub const GRANTS: &[Grant] = &[
     g(A::EvidenceUpload, R::ShiftLeader, S::All),
     g(A::EvidenceUpload, R::Handler, S::All),
     g(A::EvidenceUpload, R::Leader, S::All),
+    // League tables are the centre's management instrument: its leaders, shift leaders and
+    // dispatchers read them, and the auditor checks them.
+    g(A::EvaluationRead, R::ShiftLeader, S::All),
+    g(A::EvaluationRead, R::Dispatcher, S::All),
+    g(A::EvaluationRead, R::Leader, S::All),
+    g(A::EvaluationRead, R::AuditAdmin, S::All),
 ];
 
 /// Who is acting, with the data scope that comes from their department and areas.

@@ -81,6 +81,7 @@ pub struct AppState {
         (name = "basedata", description = "Geocoding, unit grids, components, standard addresses"),
         (name = "standards", description = "Taxonomy, filing rules (versioned), responsibility matrix, working calendar"),
         (name = "cases", description = "The closed loop: intake, workflow actions, queues, search, evidence, messages"),
+        (name = "evaluation", description = "综合评价: figures, scores, grades and ranks over any period, explainable case by case"),
     )
 )]
 struct ApiDoc;
@@ -126,7 +127,8 @@ fn api_router() -> OpenApiRouter<AppState> {
             .merge(routes::audit::router())
             .merge(routes::standards::router())
             .merge(routes::basedata::router())
-            .merge(routes::cases::router()),
+            .merge(routes::cases::router())
+            .merge(routes::evaluation::router()),
     )
 }
 

@@ -555,6 +555,50 @@ macro_rules! impl_case_sql {
                 Ok(())
             }
 
+            pub async fn evaluation_cases(
+                conn: &mut Conn,
+                from: chrono::DateTime<chrono::Utc>,
+                to: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Vec<cityloop_store::EvalCaseRef>> {
+                let rows: Vec<(String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT id, grid_code, community_code, street_code FROM cases \
+                     WHERE reported_at < $2 AND (closed_at IS NULL OR closed_at >= $1) ORDER BY id",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, grid_code, community_code, street_code)| cityloop_store::EvalCaseRef {
+                        id,
+                        grid_code,
+                        community_code,
+                        street_code,
+                    })
+                    .collect())
+            }
+
+            pub async fn events_of_cases(
+                conn: &mut Conn,
+                ids: &[String],
+            ) -> Result<Vec<cityloop_domain::case::Event>> {
+                let mut out = Vec::new();
+                for chunk in ids.chunks(500) {
+                    let mut qb = Qb::new("SELECT body FROM case_events WHERE case_id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(id);
+                    }
+                    qb.push(") ORDER BY case_id, version");
+                    let rows: Vec<(sqlx::types::Json<cityloop_domain::case::Event>,)> =
+                        qb.build_query_as().fetch_all(&mut *conn).await.map_err(map_err)?;
+                    out.extend(rows.into_iter().map(|r| r.0.0));
+                }
+                Ok(out)
+            }
+
             pub async fn get_case(conn: &mut Conn, id: &str) -> Result<Option<CaseRecord>> {
                 sqlx::query_as::<_, CaseRow>(concat!("SELECT ", case_select!(), " FROM cases WHERE id = $1"))
                     .bind(id)

@@ -1239,6 +1239,21 @@ macro_rules! impl_tx {
                 cases::$cases::insert_cases(&mut self.tx, new).await
             }
 
+            async fn evaluation_cases(
+                &mut self,
+                from: chrono::DateTime<chrono::Utc>,
+                to: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<Vec<cityloop_store::EvalCaseRef>> {
+                cases::$cases::evaluation_cases(&mut self.tx, from, to).await
+            }
+
+            async fn events_of_cases(
+                &mut self,
+                ids: &[String],
+            ) -> cityloop_store::Result<Vec<cityloop_domain::case::Event>> {
+                cases::$cases::events_of_cases(&mut self.tx, ids).await
+            }
+
             async fn append_case_events(
                 &mut self,
                 events: &[cityloop_domain::case::Event],

@@ -220,3 +220,12 @@ pub struct CaseLink {
     pub created_by: i64,
     pub created_at: DateTime<Utc>,
 }
+
+/// A case that may earn evaluation credit in a period, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvalCaseRef {
+    pub id: String,
+    pub grid_code: Option<String>,
+    pub community_code: Option<String>,
+    pub street_code: Option<String>,
+}

@@ -260,6 +260,19 @@ pub trait Tx: Send {
     /// locked by another instance are skipped, so two servers never fire the same timer.
     async fn claim_due_timers(&mut self, now: DateTime<Utc>, limit: i64)
     -> Result<Vec<CaseRecord>>;
+    /// Cases that can earn evaluation credit in `[from, to)`: reported before `to` and not
+    /// closed before `from` (every credit lies between a case's report and its closing, or at a
+    /// deadline while it is open).
+    async fn evaluation_cases(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<EvalCaseRef>>;
+    /// The events of these cases, by case and version.
+    async fn events_of_cases(
+        &mut self,
+        ids: &[String],
+    ) -> Result<Vec<cityloop_domain::case::Event>>;
     async fn insert_case_link(&mut self, link: &CaseLink) -> Result<()>;
     async fn delete_case_link(&mut self, from_case: &str, kind: &str) -> Result<bool>;
     /// Links from or to the case.

@@ -1220,6 +1220,161 @@ async fn two_instances_fire_each_timer_once(app: &TestApp) {
     other.store().close().await;
 }
 
+/// Evaluation from the event log: an on-time and a late disposal of one department, with the
+/// cases behind each figure; bad periods and roles are refused.
+async fn evaluation_of_a_department(app: &TestApp) {
+    let inspector = app.login("inspector1").await;
+    let leader = app.login("shiftleader1").await;
+    let sz = app.login("handler1").await;
+    let on_time = to_disposing(app, "ev-1", "SZ").await;
+    let late = to_disposing(app, "ev-2", "SZ").await;
+    let finish = |case: Value| {
+        let (inspector, leader, sz) = (inspector.clone(), leader.clone(), sz.clone());
+        async move {
+            let after = upload(app, &sz, format!("after {}", case["id"]).as_bytes()).await;
+            let (_, case) = get(
+                app,
+                &leader,
+                &format!("/api/v1/cases/{}", case["id"].as_str().unwrap()),
+            )
+            .await;
+            let case = ok(
+                app,
+                &sz,
+                &case,
+                json!({"type": "feedback", "photos": [after]}),
+            )
+            .await;
+            let check = upload(app, &inspector, format!("check {}", case["id"]).as_bytes()).await;
+            let case = ok(
+                app,
+                &inspector,
+                &case,
+                json!({"type": "check_pass", "photos": [check]}),
+            )
+            .await;
+            ok(app, &leader, &case, json!({"type": "close"})).await
+        }
+    };
+    finish(on_time.clone()).await;
+    let due: chrono::DateTime<chrono::Utc> =
+        late["clock"]["due_at"].as_str().unwrap().parse().unwrap();
+    let now = app.app.now();
+    app.clock.advance(due - now + Duration::hours(1));
+    let inspector = app.login("inspector1").await;
+    let leader = app.login("shiftleader1").await;
+    let sz = app.login("handler1").await;
+    let after = upload(app, &sz, b"late after").await;
+    let (_, case) = get(
+        app,
+        &leader,
+        &format!("/api/v1/cases/{}", late["id"].as_str().unwrap()),
+    )
+    .await;
+    let case = ok(
+        app,
+        &sz,
+        &case,
+        json!({"type": "feedback", "photos": [after]}),
+    )
+    .await;
+    let check = upload(app, &inspector, b"late check").await;
+    let case = ok(
+        app,
+        &inspector,
+        &case,
+        json!({"type": "check_pass", "photos": [check]}),
+    )
+    .await;
+    ok(app, &leader, &case, json!({"type": "close"})).await;
+
+    let today = app
+        .app
+        .now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    let to = today + Duration::days(1);
+    let boss = app.login("leader1").await;
+    let (s, v) = get(
+        app,
+        &boss,
+        &format!("/api/v1/evaluation?kind=department&from=2026-03-01&to={to}&explain=true"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let objects = v["evaluation"]["objects"].as_array().unwrap();
+    let szv = objects
+        .iter()
+        .find(|o| o["object"]["id"] == "SZ")
+        .unwrap_or_else(|| panic!("{v}"));
+    let f = &szv["figures"];
+    assert_eq!(f["filed"]["numerator"], 2, "{f}");
+    assert_eq!(f["due"]["numerator"], 2, "{f}");
+    assert_eq!(f["on_time_disposal_rate"]["numerator"], 1, "{f}");
+    assert_eq!(f["on_time_disposal_rate"]["denominator"], 2, "{f}");
+    assert_eq!(f["on_time_disposal_rate"]["value"], 0.5, "{f}");
+    assert_eq!(f["overdue_disposals"]["numerator"], 1, "{f}");
+    assert_eq!(f["overdue_disposals"]["cases_num"][0], late["id"], "{f}");
+    let den: Vec<&str> = f["on_time_disposal_rate"]["cases_den"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        den.contains(&on_time["id"].as_str().unwrap())
+            && den.contains(&late["id"].as_str().unwrap()),
+        "{den:?}"
+    );
+    assert!(szv["composite"].is_number(), "{szv}");
+    assert!(szv["grade"].is_string(), "{szv}");
+    // Without `explain` the lists are left out.
+    let (_, v) = get(
+        app,
+        &boss,
+        &format!("/api/v1/evaluation?kind=department&from=2026-03-01&to={to}"),
+    )
+    .await;
+    let szv = v["evaluation"]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["object"]["id"] == "SZ")
+        .unwrap()
+        .clone();
+    assert!(
+        szv["figures"]["filed"]["cases_num"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    for (query, code) in [
+        (
+            format!("from={to}&to={}", to + Duration::days(1)),
+            "period_in_future",
+        ),
+        ("from=2026-03-05&to=2026-03-01".to_owned(), "invalid_period"),
+        (
+            "from=2024-01-01&to=2026-03-01".to_owned(),
+            "period_too_long",
+        ),
+        (
+            "kind=planet&from=2026-03-01&to=2026-03-02".to_owned(),
+            "unknown_kind",
+        ),
+    ] {
+        let (s, e) = get(app, &boss, &format!("/api/v1/evaluation?{query}")).await;
+        assert_eq!(
+            (s, e["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(code)),
+            "{query}: {e}"
+        );
+    }
+    let (s, _) = get(app, &sz, "/api/v1/evaluation?from=2026-03-01&to=2026-03-02").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
 crate::engines_with_city!(
     full_loop_with_rework_extension_and_sub_dispatch,
     idempotent_intake,
@@ -1231,6 +1386,7 @@ crate::engines_with_city!(
     other_branches,
     supervision_falls_due,
     two_instances_fire_each_timer_once,
+    evaluation_of_a_department,
 );
 
 /// The demo history is made by the real state machine: every stored case replays from its
