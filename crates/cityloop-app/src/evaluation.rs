@@ -10,9 +10,12 @@ use cityloop_domain::calendar::CHINA_OFFSET;
 use cityloop_domain::case::{Details, Event};
 use cityloop_domain::{Action, Target};
 use cityloop_eval::{
-    CaseFacts, CaseMeta, DEFAULT_SCHEME_TOML, EXAMPLE_CITY_OVERLAY_TOML, EvalInputs, Evaluation,
-    EvaluationScheme, FactContext, ObjectKind, attach_trend, case_facts, day_start, evaluate_facts,
+    CaseFacts, CaseMeta, Counters, DEFAULT_SCHEME_TOML, EXAMPLE_CITY_OVERLAY_TOML, EvalInputs,
+    Evaluation, EvaluationScheme, FactContext, ObjectKind, ObjectRef, RollupDelta, RollupKey,
+    apply_delta, attach_trend, case_facts, day_start, evaluate, evaluate_facts, rollup_delta,
+    sum_rollups,
 };
+use cityloop_store::RollupRow;
 use serde::Serialize;
 
 use crate::{Actor, App, AppError, AppResult, Ctx, Obj};
@@ -28,7 +31,11 @@ pub struct EvaluationView {
     pub to: NaiveDate,
     /// The period of the same length just before, which `trend` compares with.
     pub previous_from: NaiveDate,
-    pub cases_considered: usize,
+    /// `rollups` (the day counters kept with every transition) or `events` (recomputed from the
+    /// case log, with the case lists behind every figure: `explain=true`).
+    pub source: &'static str,
+    /// Cases read when computed from the events.
+    pub cases_considered: Option<usize>,
     /// Figures, scores, composite (综合指标值), grade and rank per object, by kind and rank.
     pub evaluation: Evaluation,
 }
@@ -109,6 +116,39 @@ impl App {
         .validated()
         .map_err(|p| AppError::Internal(format!("evaluation scheme: {p:?}")))?;
 
+        if !explain {
+            // The day rollups answer without touching the cases.
+            let rows = {
+                let mut tx = self.store.read().await?;
+                let kind_filter = kind.map(kind_code);
+                tx.rollups_between(
+                    &previous_from.format("%Y-%m-%d").to_string(),
+                    &to.format("%Y-%m-%d").to_string(),
+                    kind_filter.as_deref(),
+                )
+                .await?
+            };
+            let map: BTreeMap<RollupKey, Counters> = rows.iter().filter_map(parse_row).collect();
+            let inputs = EvalInputs::default();
+            let previous = evaluate(
+                &scheme,
+                &sum_rollups(map.iter(), previous_from, from),
+                &inputs,
+            );
+            let mut evaluation = evaluate(&scheme, &sum_rollups(map.iter(), from, to), &inputs);
+            attach_trend(&mut evaluation, &previous);
+            if let Some(k) = kind {
+                evaluation.objects.retain(|o| o.object.kind == k);
+            }
+            return Ok(EvaluationView {
+                from,
+                to,
+                previous_from,
+                source: "rollups",
+                cases_considered: None,
+                evaluation,
+            });
+        }
         // Every case that can earn credit in either period, with its whole history.
         let (refs, events) = {
             let mut tx = self.store.read().await?;
@@ -164,20 +204,163 @@ impl App {
         if let Some(k) = kind {
             evaluation.objects.retain(|o| o.object.kind == k);
         }
-        if !explain {
-            for o in &mut evaluation.objects {
-                for f in o.figures.values_mut() {
-                    f.cases_num.clear();
-                    f.cases_den.clear();
-                }
-            }
-        }
         Ok(EvaluationView {
             from,
             to,
             previous_from,
-            cases_considered: cases.len(),
+            source: "events",
+            cases_considered: Some(cases.len()),
             evaluation,
         })
+    }
+}
+
+// ---------- day rollups, maintained with every case transition ----------
+
+pub(crate) fn meta_of(intake: &cityloop_store::CaseIntake) -> Option<CaseMeta> {
+    match (
+        &intake.grid_code,
+        &intake.community_code,
+        &intake.street_code,
+    ) {
+        (Some(g), Some(c), Some(s)) => Some(CaseMeta {
+            grid: g.clone(),
+            community: c.clone(),
+            street: s.clone(),
+        }),
+        _ => None,
+    }
+}
+
+fn kind_code(kind: ObjectKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn key_tuple(k: &RollupKey) -> (String, String, String) {
+    (
+        k.day.format("%Y-%m-%d").to_string(),
+        kind_code(k.object.kind),
+        k.object.id.clone(),
+    )
+}
+
+fn row_of(k: &RollupKey, counters: &Counters) -> RollupRow {
+    let (day, object_kind, object_id) = key_tuple(k);
+    RollupRow {
+        day,
+        object_kind,
+        object_id,
+        counters: serde_json::to_string(counters).unwrap_or_else(|_| "{}".to_owned()),
+    }
+}
+
+/// Storage rows of freshly built day rollups.
+pub(crate) fn rows_of(rollups: &[cityloop_eval::DayRollup]) -> Vec<RollupRow> {
+    rollups
+        .iter()
+        .map(|r| row_of(&r.key, &r.counters))
+        .collect()
+}
+
+fn parse_row(r: &RollupRow) -> Option<(RollupKey, Counters)> {
+    let day = NaiveDate::parse_from_str(&r.day, "%Y-%m-%d").ok()?;
+    let kind = kind_of(&r.object_kind)?;
+    let counters: Counters = serde_json::from_str(&r.counters).ok()?;
+    Some((
+        RollupKey {
+            day,
+            object: ObjectRef::new(kind, r.object_id.clone()),
+        },
+        counters,
+    ))
+}
+
+/// Applies rollup deltas inside the caller's transaction. A delta that would drive a counter
+/// below zero means the stored rollups drifted from the events (they can be rebuilt from the
+/// log); the case action itself must not fail for it, so the delta is skipped and logged.
+pub(crate) async fn apply_rollup_deltas(
+    tx: &mut dyn cityloop_store::Tx,
+    deltas: &[RollupDelta],
+) -> AppResult<()> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let mut keys: Vec<(String, String, String)> =
+        deltas.iter().map(|d| key_tuple(&d.key)).collect();
+    keys.sort();
+    keys.dedup();
+    let mut rows: BTreeMap<RollupKey, Counters> = tx
+        .get_rollups(&keys)
+        .await?
+        .iter()
+        .filter_map(parse_row)
+        .collect();
+    let mut touched = std::collections::BTreeSet::new();
+    for d in deltas {
+        match apply_delta(&mut rows, d) {
+            Ok(()) => {
+                touched.insert(d.key.clone());
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "evaluation rollups drifted from the case events")
+            }
+        }
+    }
+    let out: Vec<RollupRow> = touched
+        .iter()
+        .map(|k| match rows.get(k) {
+            Some(c) => row_of(k, c),
+            None => row_of(k, &Counters::default()),
+        })
+        .collect();
+    tx.put_rollups(&out).await?;
+    Ok(())
+}
+
+impl App {
+    /// Rule sets the events refer to, for fact computation.
+    pub(crate) async fn rule_sets_of(
+        &self,
+        events: &[Event],
+    ) -> AppResult<BTreeMap<i64, cityloop_domain::rules::RuleSetContent>> {
+        let mut out = BTreeMap::new();
+        for e in events {
+            if let Details::Filed { rule_set_id, .. } = &e.details
+                && !out.contains_key(rule_set_id)
+            {
+                out.insert(
+                    *rule_set_id,
+                    (*self.rule_set_content(*rule_set_id).await?).clone(),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// What one transition changes in the rollups: facts of the log before and after it.
+    pub(crate) async fn rollup_deltas_for(
+        &self,
+        before: &[Event],
+        event: &Event,
+        meta: Option<&CaseMeta>,
+    ) -> AppResult<Vec<RollupDelta>> {
+        let mut after: Vec<Event> = before.to_vec();
+        after.push(event.clone());
+        let rule_sets = self.rule_sets_of(&after).await?;
+        let process = self.process_limits(event.at).await?;
+        let calendar = self.calendar();
+        let fctx = FactContext::new(&calendar, &rule_sets, &process);
+        let after_facts = case_facts(&after, &fctx);
+        if before.is_empty() {
+            return Ok(rollup_delta(None, (&after_facts, meta)));
+        }
+        let before_facts = case_facts(before, &fctx);
+        Ok(rollup_delta(
+            Some((&before_facts, meta)),
+            (&after_facts, meta),
+        ))
     }
 }

@@ -599,6 +599,94 @@ macro_rules! impl_case_sql {
                 Ok(out)
             }
 
+            pub async fn get_rollups(
+                conn: &mut Conn,
+                keys: &[(String, String, String)],
+            ) -> Result<Vec<cityloop_store::RollupRow>> {
+                let mut out = Vec::new();
+                for chunk in keys.chunks(300) {
+                    let mut qb = Qb::new(
+                        "SELECT day, object_kind, object_id, counters FROM eval_rollups WHERE ",
+                    );
+                    for (i, (day, kind, id)) in chunk.iter().enumerate() {
+                        if i > 0 {
+                            qb.push(" OR ");
+                        }
+                        qb.push("(day = ")
+                            .push_bind(day)
+                            .push(" AND object_kind = ")
+                            .push_bind(kind)
+                            .push(" AND object_id = ")
+                            .push_bind(id)
+                            .push(")");
+                    }
+                    let rows: Vec<(String, String, String, String)> =
+                        qb.build_query_as().fetch_all(&mut *conn).await.map_err(map_err)?;
+                    out.extend(rows.into_iter().map(|(day, object_kind, object_id, counters)| {
+                        cityloop_store::RollupRow {
+                            day,
+                            object_kind,
+                            object_id,
+                            counters,
+                        }
+                    }));
+                }
+                Ok(out)
+            }
+
+            pub async fn put_rollups(conn: &mut Conn, rows: &[cityloop_store::RollupRow]) -> Result<()> {
+                let (empty, full): (Vec<_>, Vec<_>) = rows.iter().partition(|r| r.counters == "{}");
+                for r in empty {
+                    sqlx::query("DELETE FROM eval_rollups WHERE day = $1 AND object_kind = $2 AND object_id = $3")
+                        .bind(&r.day)
+                        .bind(&r.object_kind)
+                        .bind(&r.object_id)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(map_err)?;
+                }
+                for chunk in full.chunks(2_000) {
+                    let mut qb = Qb::new("INSERT INTO eval_rollups (day, object_kind, object_id, counters) ");
+                    qb.push_values(chunk, |mut b, r| {
+                        b.push_bind(&r.day)
+                            .push_bind(&r.object_kind)
+                            .push_bind(&r.object_id)
+                            .push_bind(&r.counters);
+                    });
+                    qb.push(" ON CONFLICT (day, object_kind, object_id) DO UPDATE SET counters = excluded.counters");
+                    qb.build().execute(&mut *conn).await.map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            pub async fn rollups_between(
+                conn: &mut Conn,
+                from: &str,
+                to: &str,
+                kind: Option<&str>,
+            ) -> Result<Vec<cityloop_store::RollupRow>> {
+                let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+                    "SELECT day, object_kind, object_id, counters FROM eval_rollups \
+                     WHERE day >= $1 AND day < $2 AND ($3 IS NULL OR object_kind = $3) \
+                     ORDER BY day, object_kind, object_id",
+                )
+                .bind(from)
+                .bind(to)
+                .bind(kind)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(day, object_kind, object_id, counters)| cityloop_store::RollupRow {
+                        day,
+                        object_kind,
+                        object_id,
+                        counters,
+                    })
+                    .collect())
+            }
+
             pub async fn get_case(conn: &mut Conn, id: &str) -> Result<Option<CaseRecord>> {
                 sqlx::query_as::<_, CaseRow>(concat!("SELECT ", case_select!(), " FROM cases WHERE id = $1"))
                     .bind(id)

@@ -1254,6 +1254,29 @@ macro_rules! impl_tx {
                 cases::$cases::events_of_cases(&mut self.tx, ids).await
             }
 
+            async fn get_rollups(
+                &mut self,
+                keys: &[(String, String, String)],
+            ) -> cityloop_store::Result<Vec<cityloop_store::RollupRow>> {
+                cases::$cases::get_rollups(&mut self.tx, keys).await
+            }
+
+            async fn put_rollups(
+                &mut self,
+                rows: &[cityloop_store::RollupRow],
+            ) -> cityloop_store::Result<()> {
+                cases::$cases::put_rollups(&mut self.tx, rows).await
+            }
+
+            async fn rollups_between(
+                &mut self,
+                from: &str,
+                to: &str,
+                kind: Option<&str>,
+            ) -> cityloop_store::Result<Vec<cityloop_store::RollupRow>> {
+                cases::$cases::rollups_between(&mut self.tx, from, to, kind).await
+            }
+
             async fn append_case_events(
                 &mut self,
                 events: &[cityloop_domain::case::Event],

@@ -229,3 +229,14 @@ pub struct EvalCaseRef {
     pub community_code: Option<String>,
     pub street_code: Option<String>,
 }
+
+/// One stored evaluation rollup row: the counters an object earned on one China day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollupRow {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub object_kind: String,
+    pub object_id: String,
+    /// JSON object of counter code → count.
+    pub counters: String,
+}

@@ -273,6 +273,17 @@ pub trait Tx: Send {
         &mut self,
         ids: &[String],
     ) -> Result<Vec<cityloop_domain::case::Event>>;
+    /// Rollup rows with these (day, kind, id) keys.
+    async fn get_rollups(&mut self, keys: &[(String, String, String)]) -> Result<Vec<RollupRow>>;
+    /// Inserts or replaces rollup rows; rows whose counters are `{}` are deleted.
+    async fn put_rollups(&mut self, rows: &[RollupRow]) -> Result<()>;
+    /// Rows of the days `[from, to)` (`YYYY-MM-DD`), optionally of one object kind.
+    async fn rollups_between(
+        &mut self,
+        from: &str,
+        to: &str,
+        kind: Option<&str>,
+    ) -> Result<Vec<RollupRow>>;
     async fn insert_case_link(&mut self, link: &CaseLink) -> Result<()>;
     async fn delete_case_link(&mut self, from_case: &str, kind: &str) -> Result<bool>;
     /// Links from or to the case.

@@ -117,6 +117,18 @@ impl App {
 
         let spatial = self.spatial();
         let calendar = self.calendar();
+        let demo_rule_sets: std::collections::BTreeMap<
+            i64,
+            cityloop_domain::rules::RuleSetContent,
+        > = [(
+            world.rule_set_id,
+            (*self.rule_set_content(world.rule_set_id).await?).clone(),
+        )]
+        .into_iter()
+        .collect();
+        let fctx = cityloop_eval::FactContext::new(&calendar, &demo_rule_sets, &world.process);
+        let mut facts: Vec<(cityloop_eval::CaseFacts, Option<cityloop_eval::CaseMeta>)> =
+            Vec::new();
         let mut report = DemoCasesReport {
             from: Some(from),
             to: Some(today),
@@ -203,6 +215,14 @@ impl App {
                 }
                 state = Some(next);
             }
+            facts.push((
+                cityloop_eval::case_facts(&events, &fctx),
+                Some(cityloop_eval::CaseMeta {
+                    grid: grid.code.clone(),
+                    community: grid.community_code.clone(),
+                    street: grid.street_code.clone(),
+                }),
+            ));
             let case = sim.case;
             let (process, disposal) = self.limits_of(&case, now).await?;
             let mut clock = compute(None, &case, &process, disposal, &calendar, now);
@@ -273,6 +293,10 @@ impl App {
         for chunk in attachments.chunks(20_000) {
             tx.insert_attachments(chunk).await?;
         }
+        let rollups = crate::evaluation::rows_of(&cityloop_eval::day_rollups(
+            facts.iter().map(|(f, m)| (f, m.as_ref())),
+        ));
+        tx.put_rollups(&rollups).await?;
         tx.commit().await?;
         Ok(report)
     }

@@ -60,6 +60,8 @@ pub(crate) struct Prepared {
     /// (the number is only known in the writer's transaction; nothing else depends on it).
     pub opened: machine::Transition,
     pub clock: cityloop_store::CaseClock,
+    /// Evaluation credits of the report (上报数 of an inspector).
+    pub rollups: Vec<cityloop_eval::RollupDelta>,
 }
 
 type Reply = AppResult<(CaseRecord, bool)>;
@@ -289,6 +291,13 @@ async fn try_write(store: &dyn Store, clock: &dyn Clock, batch: &[Job]) -> AppRe
             event: t.event,
         });
     }
+    let rollups: Vec<cityloop_eval::RollupDelta> = slots
+        .iter()
+        .zip(batch)
+        .filter(|(s, _)| matches!(s, Slot::New(_)))
+        .flat_map(|(_, j)| j.p.rollups.iter().cloned())
+        .collect();
+    crate::evaluation::apply_rollup_deltas(tx.as_mut(), &rollups).await?;
     tx.insert_cases(&news).await.map_err(store_err)?;
     tx.insert_idempotency(&keys).await.map_err(store_err)?;
     tx.insert_attachments(&attachments).await?;
@@ -560,6 +569,23 @@ impl App {
         .map_err(|e| super::transition_error(e, None))?;
         let clock =
             super::clock::compute(None, &opened.case, &process, None, &self.calendar(), now);
+        let intake_facts = CaseIntake {
+            reported_class: class.clone(),
+            address: None,
+            lon: point.lon(),
+            lat: point.lat(),
+            grid_code: Some(grid.clone()),
+            community_code: community.clone(),
+            street_code: street.clone(),
+            ..Default::default()
+        };
+        let rollups = self
+            .rollup_deltas_for(
+                &[],
+                &opened.event,
+                crate::evaluation::meta_of(&intake_facts).as_ref(),
+            )
+            .await?;
         let prepared = Prepared {
             owner,
             intake: CaseIntake {
@@ -584,6 +610,7 @@ impl App {
             inspectors: loc.inspector_ids.clone(),
             opened,
             clock,
+            rollups,
         };
         let (reply, rx) = oneshot::channel();
         self.intake_writer()

@@ -547,6 +547,7 @@ impl App {
             event: t.event.clone(),
             expected_version,
         };
+        let history = tx.case_events(id).await?;
         let r = tx.apply_case_change(&change).await;
         if let Err(cityloop_store::StoreError::VersionConflict) = r {
             drop(tx);
@@ -555,6 +556,14 @@ impl App {
             });
         }
         r?;
+        let deltas = self
+            .rollup_deltas_for(
+                &history,
+                &t.event,
+                crate::evaluation::meta_of(&rec.intake).as_ref(),
+            )
+            .await?;
+        crate::evaluation::apply_rollup_deltas(tx.as_mut(), &deltas).await?;
         if !photos.is_empty() {
             let stage = action_code(action.kind());
             let before = if matches!(action, CaseAction::Feedback { .. }) {

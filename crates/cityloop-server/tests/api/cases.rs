@@ -1328,18 +1328,46 @@ async fn evaluation_of_a_department(app: &TestApp) {
     );
     assert!(szv["composite"].is_number(), "{szv}");
     assert!(szv["grade"].is_string(), "{szv}");
-    // Without `explain` the lists are left out.
-    let (_, v) = get(
+    // Without `explain` the day rollups kept with every transition answer, with the same figures
+    // for every object of every kind.
+    let (_, all_events) = get(
         app,
         &boss,
-        &format!("/api/v1/evaluation?kind=department&from=2026-03-01&to={to}"),
+        &format!("/api/v1/evaluation?from=2026-03-01&to={to}&explain=true"),
     )
     .await;
-    let szv = v["evaluation"]["objects"]
+    let (_, all_rollups) = get(
+        app,
+        &boss,
+        &format!("/api/v1/evaluation?from=2026-03-01&to={to}"),
+    )
+    .await;
+    assert_eq!(all_events["source"], "events");
+    assert_eq!(all_rollups["source"], "rollups");
+    let strip = |v: &Value| -> Vec<Value> {
+        v["evaluation"]["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let figures: serde_json::Map<String, Value> = o["figures"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, f)| (k.clone(), json!([f["numerator"], f["denominator"]])))
+                    .collect();
+                json!({"object": o["object"], "figures": figures, "composite": o["composite"], "rank": o["rank"]})
+            })
+            .collect()
+    };
+    let (a, b) = (strip(&all_events), strip(&all_rollups));
+    assert!(a.len() > 5, "{a:?}");
+    assert_eq!(a, b);
+    let szv = all_rollups["evaluation"]["objects"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|o| o["object"]["id"] == "SZ")
+        .find(|o| o["object"]["id"] == "SZ" && o["object"]["kind"] == "department")
         .unwrap()
         .clone();
     assert!(
@@ -1414,6 +1442,50 @@ async fn demo_history_replays_from_its_events(app: &TestApp) {
     assert!(closed["total"].as_u64().unwrap() > 1000, "{closed}");
     let (_, tasks) = get(app, &leader, "/api/v1/cases/tasks").await;
     assert!(!tasks.as_array().unwrap().is_empty());
+    // The bulk-loaded rollups agree with the events.
+    let today = app
+        .app
+        .now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    let from = today - Duration::days(10);
+    let to = today + Duration::days(1);
+    for kind in ["department", "inspector", "street"] {
+        let (_, a) = get(
+            app,
+            &leader,
+            &format!("/api/v1/evaluation?kind={kind}&from={from}&to={to}&explain=true"),
+        )
+        .await;
+        let (_, b) = get(
+            app,
+            &leader,
+            &format!("/api/v1/evaluation?kind={kind}&from={from}&to={to}"),
+        )
+        .await;
+        let pick = |v: &Value| -> Vec<Value> {
+            v["evaluation"]["objects"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{v}"))
+                .iter()
+                .map(|o| {
+                    json!([
+                        o["object"],
+                        o["composite"],
+                        o["figures"]
+                            .as_object()
+                            .unwrap()
+                            .iter()
+                            .map(|(k, f)| json!([k, f["numerator"], f["denominator"]]))
+                            .collect::<Vec<_>>()
+                    ])
+                })
+                .collect()
+        };
+        let (pa, pb) = (pick(&a), pick(&b));
+        assert!(!pa.is_empty(), "{kind}");
+        assert_eq!(pa, pb, "{kind}");
+    }
     // Each department has someone to act.
     let hw = app.login("handler-hw-clean").await;
     let (s, _) = get(app, &hw, "/api/v1/cases/tasks").await;
