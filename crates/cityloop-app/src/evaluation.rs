@@ -364,3 +364,75 @@ impl App {
         ))
     }
 }
+
+const META_ROLLUPS: &str = "evaluation.rollups";
+
+impl App {
+    /// Builds the day rollups from the whole event log once (a database that had cases before
+    /// rollups existed, or whose `evaluation.rollups` mark was set to anything but `1` to ask
+    /// for a rebuild); afterwards every transition keeps them current.
+    pub(crate) async fn ensure_rollups(&self) -> AppResult<()> {
+        {
+            let mut tx = self.store.read().await?;
+            if tx.get_meta(META_ROLLUPS).await?.as_deref() == Some("1") {
+                return Ok(());
+            }
+        }
+        let now = self.now();
+        let (refs, events) = {
+            let mut tx = self.store.read().await?;
+            let refs = tx
+                // Four-digit years: SQLite compares instants as text.
+                .evaluation_cases(
+                    day_start(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()),
+                    day_start(NaiveDate::from_ymd_opt(9999, 1, 1).unwrap_or_default()),
+                )
+                .await?;
+            let ids: Vec<String> = refs.iter().map(|r| r.id.clone()).collect();
+            let events = tx.events_of_cases(&ids).await?;
+            (refs, events)
+        };
+        let mut by_case: HashMap<String, Vec<Event>> = HashMap::new();
+        for e in events {
+            by_case.entry(e.case_id.clone()).or_default().push(e);
+        }
+        let all: Vec<Event> = by_case.values().flat_map(|v| v.iter().cloned()).collect();
+        let rule_sets = self.rule_sets_of(&all).await?;
+        let process = self.process_limits(now).await?;
+        let calendar = self.calendar();
+        let fctx = FactContext::new(&calendar, &rule_sets, &process);
+        let facts: Vec<(CaseFacts, Option<CaseMeta>)> = refs
+            .iter()
+            .filter_map(|r| {
+                let events = by_case.get(&r.id)?;
+                let meta = match (&r.grid_code, &r.community_code, &r.street_code) {
+                    (Some(g), Some(c), Some(s)) => Some(CaseMeta {
+                        grid: g.clone(),
+                        community: c.clone(),
+                        street: s.clone(),
+                    }),
+                    _ => None,
+                };
+                Some((case_facts(events, &fctx), meta))
+            })
+            .collect();
+        let rows = rows_of(&cityloop_eval::day_rollups(
+            facts.iter().map(|(f, m)| (f, m.as_ref())),
+        ));
+        let mut tx = self.store.write().await?;
+        // Another instance may have built them meanwhile.
+        if tx.get_meta(META_ROLLUPS).await?.as_deref() != Some("1") {
+            tx.put_rollups(&rows).await?;
+            tx.set_meta(META_ROLLUPS, "1", now).await?;
+        }
+        tx.commit().await?;
+        if !facts.is_empty() {
+            tracing::info!(
+                cases = facts.len(),
+                rows = rows.len(),
+                "evaluation rollups built from the case log"
+            );
+        }
+        Ok(())
+    }
+}

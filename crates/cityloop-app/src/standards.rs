@@ -133,7 +133,8 @@ impl App {
         }
         tx.commit().await?;
         self.reload_calendar().await?;
-        self.reload_spatial().await
+        self.reload_spatial().await?;
+        self.ensure_rollups().await
     }
 
     async fn reload_calendar(&self) -> AppResult<()> {
