@@ -436,3 +436,223 @@ impl App {
         Ok(())
     }
 }
+
+// ---------- exports ----------
+
+fn kind_zh(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Inspector => "监督员",
+        ObjectKind::Acceptor => "受理员",
+        ObjectKind::ShiftLeader => "值班长",
+        ObjectKind::Dispatcher => "派遣员",
+        ObjectKind::Department => "专业部门",
+        ObjectKind::SubUnit => "二级单位",
+        ObjectKind::Street => "街道",
+        ObjectKind::Community => "社区",
+        ObjectKind::Grid => "单元网格",
+    }
+}
+
+impl App {
+    /// Display names of evaluated objects: people, departments, areas (grids keep their code).
+    async fn object_names(&self) -> AppResult<HashMap<(ObjectKind, String), String>> {
+        let (users, departments) = {
+            let mut tx = self.store.read().await?;
+            (
+                tx.list_users(&cityloop_store::UserQuery::default()).await?,
+                tx.list_departments().await?,
+            )
+        };
+        let spatial = self.spatial();
+        let mut out = HashMap::new();
+        for u in users {
+            for k in [
+                ObjectKind::Inspector,
+                ObjectKind::Acceptor,
+                ObjectKind::ShiftLeader,
+                ObjectKind::Dispatcher,
+            ] {
+                out.insert((k, u.id.to_string()), u.display_name.clone());
+            }
+        }
+        for d in departments {
+            out.insert((ObjectKind::Department, d.code.clone()), d.name.clone());
+            out.insert((ObjectKind::SubUnit, d.code.clone()), d.name.clone());
+        }
+        for (code, name) in &spatial.area_names {
+            out.insert((ObjectKind::Street, code.clone()), name.clone());
+            out.insert((ObjectKind::Community, code.clone()), name.clone());
+        }
+        Ok(out)
+    }
+
+    /// The league tables of `[from, to)` as an XLSX workbook (one formatted sheet per object
+    /// kind, ranked) or a CSV in long form (one row per object and figure, UTF-8 with BOM).
+    pub async fn export_evaluation(
+        &self,
+        actor: &Actor,
+        from: NaiveDate,
+        to: NaiveDate,
+        xlsx: bool,
+        ctx: &Ctx,
+    ) -> AppResult<Vec<u8>> {
+        let view = self.evaluate(actor, None, from, to, false, ctx).await?;
+        let names = self.object_names().await?;
+        let name_of = |k: ObjectKind, id: &str| {
+            names
+                .get(&(k, id.to_owned()))
+                .cloned()
+                .unwrap_or_else(|| id.to_owned())
+        };
+        if !xlsx {
+            let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+            let fail = |e: csv::Error| AppError::Internal(format!("csv export: {e}"));
+            w.write_record([
+                "对象类型",
+                "对象编码",
+                "对象名称",
+                "排名",
+                "综合指标值",
+                "等级",
+                "指标",
+                "指标名称",
+                "值",
+                "分子",
+                "分母",
+            ])
+            .map_err(fail)?;
+            for o in &view.evaluation.objects {
+                let defs = cityloop_eval::figures(o.object.kind.scheme_kind());
+                for d in defs {
+                    let Some(f) = o.figures.get(d.id) else {
+                        continue;
+                    };
+                    w.write_record([
+                        kind_zh(o.object.kind).to_owned(),
+                        o.object.id.clone(),
+                        name_of(o.object.kind, &o.object.id),
+                        o.rank.map(|r| r.to_string()).unwrap_or_default(),
+                        o.composite.map(|c| format!("{c:.2}")).unwrap_or_default(),
+                        o.grade.clone().unwrap_or_default(),
+                        d.id.to_owned(),
+                        d.name_zh.to_owned(),
+                        f.value.map(|v| format!("{v:.4}")).unwrap_or_default(),
+                        f.numerator.to_string(),
+                        f.denominator.to_string(),
+                    ])
+                    .map_err(fail)?;
+                }
+            }
+            return w
+                .into_inner()
+                .map_err(|e| AppError::Internal(format!("csv export: {e}")));
+        }
+        use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook};
+        let fail = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx export: {e}"));
+        let mut book = Workbook::new();
+        let title = Format::new().set_bold().set_font_size(14);
+        let header = Format::new()
+            .set_bold()
+            .set_background_color(Color::RGB(0xDDEBF7))
+            .set_border(FormatBorder::Thin)
+            .set_align(FormatAlign::Center)
+            .set_text_wrap();
+        let cell = Format::new().set_border(FormatBorder::Thin);
+        let number = Format::new()
+            .set_border(FormatBorder::Thin)
+            .set_num_format("0.00");
+        let percent = Format::new()
+            .set_border(FormatBorder::Thin)
+            .set_num_format("0.0%");
+        let integer = Format::new()
+            .set_border(FormatBorder::Thin)
+            .set_num_format("0");
+        for kind in ObjectKind::ALL {
+            let objects: Vec<_> = view
+                .evaluation
+                .objects
+                .iter()
+                .filter(|o| o.object.kind == kind)
+                .collect();
+            if objects.is_empty() {
+                continue;
+            }
+            let defs = cityloop_eval::figures(kind.scheme_kind());
+            let ws = book.add_worksheet();
+            ws.set_name(kind_zh(kind)).map_err(fail)?;
+            ws.write_string_with_format(
+                0,
+                0,
+                format!(
+                    "{}综合评价 {} 至 {}（不含）",
+                    kind_zh(kind),
+                    view.from,
+                    view.to
+                ),
+                &title,
+            )
+            .map_err(fail)?;
+            let fixed = ["排名", "编码", "名称", "综合指标值", "等级", "较上期名次"];
+            for (c, h) in fixed.iter().enumerate() {
+                ws.write_string_with_format(2, c as u16, *h, &header)
+                    .map_err(fail)?;
+            }
+            for (i, d) in defs.iter().enumerate() {
+                ws.write_string_with_format(2, (fixed.len() + i) as u16, d.name_zh, &header)
+                    .map_err(fail)?;
+            }
+            ws.set_column_width(1, 16.0).map_err(fail)?;
+            ws.set_column_width(2, 20.0).map_err(fail)?;
+            for (r, o) in objects.iter().enumerate() {
+                let row = (r + 3) as u32;
+                match o.rank {
+                    Some(rank) => ws.write_number_with_format(row, 0, f64::from(rank), &integer),
+                    None => ws.write_string_with_format(row, 0, "—", &cell),
+                }
+                .map_err(fail)?;
+                ws.write_string_with_format(row, 1, &o.object.id, &cell)
+                    .map_err(fail)?;
+                ws.write_string_with_format(row, 2, name_of(kind, &o.object.id), &cell)
+                    .map_err(fail)?;
+                match o.composite {
+                    Some(c) => ws.write_number_with_format(row, 3, c, &number),
+                    None => ws.write_string_with_format(row, 3, "—", &cell),
+                }
+                .map_err(fail)?;
+                ws.write_string_with_format(row, 4, o.grade.clone().unwrap_or_default(), &cell)
+                    .map_err(fail)?;
+                match o.trend.as_ref().and_then(|t| t.rank_delta) {
+                    Some(d) => ws.write_number_with_format(row, 5, d as f64, &integer),
+                    None => ws.write_string_with_format(row, 5, "—", &cell),
+                }
+                .map_err(fail)?;
+                for (i, d) in defs.iter().enumerate() {
+                    let col = (fixed.len() + i) as u16;
+                    let f = o.figures.get(d.id);
+                    let is_rate = f.is_some_and(|f| f.denominator > 0)
+                        || matches!(d.formula, cityloop_eval::Formula::Rate { .. });
+                    match f.and_then(|f| f.value) {
+                        Some(v) if is_rate => ws.write_number_with_format(row, col, v, &percent),
+                        Some(v) => ws.write_number_with_format(row, col, v, &integer),
+                        None => ws.write_string_with_format(row, col, "—", &cell),
+                    }
+                    .map_err(fail)?;
+                }
+            }
+            ws.set_freeze_panes(3, 3).map_err(fail)?;
+            ws.autofilter(
+                2,
+                0,
+                (objects.len() + 2) as u32,
+                (fixed.len() + defs.len() - 1) as u16,
+            )
+            .map_err(fail)?;
+        }
+        if book.worksheets().is_empty() {
+            let ws = book.add_worksheet();
+            ws.set_name("说明").map_err(fail)?;
+            ws.write_string(0, 0, "本期无评价数据").map_err(fail)?;
+        }
+        book.save_to_buffer().map_err(fail)
+    }
+}

@@ -1,7 +1,9 @@
 //! Evaluation (综合评价) over any period, with the cases behind every figure.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::IntoResponse;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -14,7 +16,9 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, ClientCtx};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(evaluate))
+    OpenApiRouter::new()
+        .routes(routes!(evaluate))
+        .routes(routes!(export))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -55,4 +59,56 @@ async fn evaluate(
         )
         .await?;
     Ok(Json(json!(view)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct PeriodQuery {
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+/// The league tables as `xlsx` (one formatted, ranked sheet per object kind, Chinese headers) or
+/// `csv` (long form: object, figure, value, numerator, denominator; UTF-8 with BOM).
+#[utoipa::path(get, path = "/evaluation/export.{format}", tag = "evaluation",
+    params(("format" = String, Path, description = "xlsx or csv"), PeriodQuery),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 422, body = ErrorBody)))]
+async fn export(
+    State(s): State<AppState>,
+    auth: Auth,
+    ClientCtx(ctx): ClientCtx,
+    Path(format): Path<String>,
+    Query(q): Query<PeriodQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let (xlsx, mime) = match format.as_str() {
+        "xlsx" => (
+            true,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        "csv" => (false, "text/csv; charset=utf-8"),
+        _ => {
+            return Err(cityloop_app::AppError::rejected(
+                "unknown_format",
+                "format",
+                "xlsx or csv",
+            )
+            .into());
+        }
+    };
+    let bytes = s
+        .app
+        .export_evaluation(&auth.actor(), q.from, q.to, xlsx, &ctx)
+        .await?;
+    let disposition = format!(
+        "attachment; filename=\"evaluation-{}-{}.{format}\"",
+        q.from, q.to
+    );
+    Ok((
+        [
+            (CONTENT_TYPE, mime.to_owned()),
+            (CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    ))
 }

@@ -1377,6 +1377,59 @@ async fn evaluation_of_a_department(app: &TestApp) {
             .is_empty()
     );
 
+    // Exports: a formatted ranking workbook, one sheet per kind, and a long CSV.
+    let r = boss
+        .get(app.url(&format!(
+            "/api/v1/evaluation/export.xlsx?from=2026-03-01&to={to}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap();
+    {
+        use calamine::{Reader, Xlsx};
+        let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+        assert!(
+            book.sheet_names().contains(&"专业部门".to_owned()),
+            "{:?}",
+            book.sheet_names()
+        );
+        let range = book.worksheet_range("专业部门").unwrap();
+        let rows: Vec<Vec<String>> = range
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
+        let header = rows
+            .iter()
+            .find(|r| r.iter().any(|h| h == "按期处置率"))
+            .unwrap();
+        let col = header.iter().position(|h| h == "按期处置率").unwrap();
+        let sz = rows
+            .iter()
+            .find(|r| r.get(1).map(String::as_str) == Some("SZ"))
+            .unwrap();
+        assert_eq!(sz[col], "0.5", "{sz:?}");
+        assert!(
+            !sz[2].is_empty() && sz[2] != "SZ",
+            "department name: {sz:?}"
+        );
+    }
+    let r = boss
+        .get(app.url(&format!(
+            "/api/v1/evaluation/export.csv?from=2026-03-01&to={to}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(text.starts_with('\u{feff}'));
+    assert!(
+        text.lines().any(|l| l.contains(",SZ,")
+            && l.contains("on_time_disposal_rate")
+            && l.contains("0.5000,1,2")),
+        "{text}"
+    );
     for (query, code) in [
         (
             format!("from={to}&to={}", to + Duration::days(1)),
