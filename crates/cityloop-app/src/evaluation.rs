@@ -656,3 +656,129 @@ impl App {
         book.save_to_buffer().map_err(fail)
     }
 }
+
+// ---------- publishing ----------
+
+/// Name and content hash of the evaluation scheme in use.
+pub fn scheme_stamp() -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(DEFAULT_SCHEME_TOML.as_bytes());
+    h.update(EXAMPLE_CITY_OVERLAY_TOML.as_bytes());
+    let hex = format!("{:x}", h.finalize());
+    format!(
+        "national defaults + example city overlay (sha256 {})",
+        &hex[..12]
+    )
+}
+
+impl App {
+    /// Freezes the results of a finished period: stored once, never changed, stamped with the
+    /// scheme and the rule sets in force; later data changes do not alter them.
+    pub async fn publish_evaluation(
+        &self,
+        actor: &Actor,
+        from: NaiveDate,
+        to: NaiveDate,
+        note: &str,
+        ctx: &Ctx,
+    ) -> AppResult<cityloop_store::PublicationRecord> {
+        self.authorize(
+            actor,
+            Action::EvaluationPublish,
+            &Target::Collection,
+            Obj::kind("evaluation"),
+            ctx,
+        )
+        .await?;
+        let today = self.now().with_timezone(&CHINA_OFFSET).date_naive();
+        if to > today {
+            return Err(AppError::rejected(
+                "period_not_finished",
+                "to",
+                "only finished periods are published (to must not be after today)",
+            ));
+        }
+        let view = self.evaluate(actor, None, from, to, false, ctx).await?;
+        let sets = {
+            let mut tx = self.store.read().await?;
+            tx.list_rule_sets().await?
+        };
+        let mut rule_sets: Vec<i64> = sets
+            .iter()
+            .filter(|r| r.status == "published")
+            .filter(|r| r.effective_from.is_some_and(|d| d >= from && d < to))
+            .map(|r| r.id)
+            .collect();
+        if let Some(r) = crate::standards::in_force(&sets, day_start(from)) {
+            rule_sets.push(r.id);
+        }
+        rule_sets.sort_unstable();
+        rule_sets.dedup();
+        let mut record = cityloop_store::PublicationRecord {
+            id: 0,
+            period_from: from.format("%Y-%m-%d").to_string(),
+            period_to: to.format("%Y-%m-%d").to_string(),
+            scheme: scheme_stamp(),
+            rule_sets: serde_json::to_string(&rule_sets).unwrap_or_else(|_| "[]".into()),
+            results: Some(
+                serde_json::to_string(&view)
+                    .map_err(|e| AppError::Internal(format!("publication: {e}")))?,
+            ),
+            note: note.trim().to_owned(),
+            published_by: actor.id(),
+            published_at: self.now(),
+        };
+        let mut tx = self.store.write().await?;
+        record.id = tx.insert_publication(&record).await?;
+        self.audit(
+            tx.as_mut(),
+            actor,
+            "evaluation.publish",
+            Obj::new("evaluation_publication", record.id),
+            "ok",
+            ctx,
+            serde_json::json!({"from": record.period_from, "to": record.period_to, "scheme": record.scheme}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    pub async fn list_publications(
+        &self,
+        actor: &Actor,
+        ctx: &Ctx,
+    ) -> AppResult<Vec<cityloop_store::PublicationRecord>> {
+        self.authorize(
+            actor,
+            Action::EvaluationRead,
+            &Target::Collection,
+            Obj::kind("evaluation_publication"),
+            ctx,
+        )
+        .await?;
+        let mut tx = self.store.read().await?;
+        Ok(tx.list_publications().await?)
+    }
+
+    pub async fn get_publication(
+        &self,
+        actor: &Actor,
+        id: i64,
+        ctx: &Ctx,
+    ) -> AppResult<cityloop_store::PublicationRecord> {
+        self.authorize(
+            actor,
+            Action::EvaluationRead,
+            &Target::Collection,
+            Obj::new("evaluation_publication", id),
+            ctx,
+        )
+        .await?;
+        let mut tx = self.store.read().await?;
+        tx.get_publication(id)
+            .await?
+            .ok_or(AppError::NotFound("publication"))
+    }
+}

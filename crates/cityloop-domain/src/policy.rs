@@ -45,6 +45,8 @@ pub enum Action {
     EvidenceUpload,
     /// Evaluation results (综合评价) with their case lists.
     EvaluationRead,
+    /// Freeze and publish a period's results.
+    EvaluationPublish,
 }
 
 impl Action {
@@ -74,6 +76,7 @@ impl Action {
             Action::CaseAct => "case.act",
             Action::EvidenceUpload => "evidence.upload",
             Action::EvaluationRead => "evaluation.read",
+            Action::EvaluationPublish => "evaluation.publish",
         }
     }
 }
@@ -219,6 +222,8 @@ pub const GRANTS: &[Grant] = &[
     g(A::EvaluationRead, R::Dispatcher, S::All),
     g(A::EvaluationRead, R::Leader, S::All),
     g(A::EvaluationRead, R::AuditAdmin, S::All),
+    // Announcing the month's league tables is the leadership's act.
+    g(A::EvaluationPublish, R::Leader, S::All),
 ];
 
 /// Who is acting, with the data scope that comes from their department and areas.

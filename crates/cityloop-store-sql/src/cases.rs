@@ -687,6 +687,86 @@ macro_rules! impl_case_sql {
                     .collect())
             }
 
+            pub async fn insert_publication(
+                conn: &mut Conn,
+                p: &cityloop_store::PublicationRecord,
+            ) -> Result<i64> {
+                sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO eval_publications (period_from, period_to, scheme, rule_sets, results, note, \
+                     published_by, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                )
+                .bind(&p.period_from)
+                .bind(&p.period_to)
+                .bind(&p.scheme)
+                .bind(&p.rule_sets)
+                .bind(p.results.as_deref().unwrap_or("{}"))
+                .bind(&p.note)
+                .bind(p.published_by)
+                .bind(p.published_at)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(map_err)
+            }
+
+            pub async fn list_publications(
+                conn: &mut Conn,
+            ) -> Result<Vec<cityloop_store::PublicationRecord>> {
+                type Row = (i64, String, String, String, String, String, Option<i64>, chrono::DateTime<chrono::Utc>);
+                let rows: Vec<Row> = sqlx::query_as(
+                    "SELECT id, period_from, period_to, scheme, rule_sets, note, published_by, published_at \
+                     FROM eval_publications ORDER BY id DESC",
+                )
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, period_from, period_to, scheme, rule_sets, note, published_by, published_at)| {
+                        cityloop_store::PublicationRecord {
+                            id,
+                            period_from,
+                            period_to,
+                            scheme,
+                            rule_sets,
+                            results: None,
+                            note,
+                            published_by,
+                            published_at,
+                        }
+                    })
+                    .collect())
+            }
+
+            pub async fn get_publication(
+                conn: &mut Conn,
+                id: i64,
+            ) -> Result<Option<cityloop_store::PublicationRecord>> {
+                type Row = (i64, String, String, String, String, String, String, Option<i64>, chrono::DateTime<chrono::Utc>);
+                let row: Option<Row> = sqlx::query_as(
+                    "SELECT id, period_from, period_to, scheme, rule_sets, results, note, published_by, published_at \
+                     FROM eval_publications WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                Ok(row.map(
+                    |(id, period_from, period_to, scheme, rule_sets, results, note, published_by, published_at)| {
+                        cityloop_store::PublicationRecord {
+                            id,
+                            period_from,
+                            period_to,
+                            scheme,
+                            rule_sets,
+                            results: Some(results),
+                            note,
+                            published_by,
+                            published_at,
+                        }
+                    },
+                ))
+            }
+
             pub async fn get_case(conn: &mut Conn, id: &str) -> Result<Option<CaseRecord>> {
                 sqlx::query_as::<_, CaseRow>(concat!("SELECT ", case_select!(), " FROM cases WHERE id = $1"))
                     .bind(id)

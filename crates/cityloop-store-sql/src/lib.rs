@@ -1277,6 +1277,26 @@ macro_rules! impl_tx {
                 cases::$cases::rollups_between(&mut self.tx, from, to, kind).await
             }
 
+            async fn insert_publication(
+                &mut self,
+                p: &cityloop_store::PublicationRecord,
+            ) -> cityloop_store::Result<i64> {
+                cases::$cases::insert_publication(&mut self.tx, p).await
+            }
+
+            async fn list_publications(
+                &mut self,
+            ) -> cityloop_store::Result<Vec<cityloop_store::PublicationRecord>> {
+                cases::$cases::list_publications(&mut self.tx).await
+            }
+
+            async fn get_publication(
+                &mut self,
+                id: i64,
+            ) -> cityloop_store::Result<Option<cityloop_store::PublicationRecord>> {
+                cases::$cases::get_publication(&mut self.tx, id).await
+            }
+
             async fn append_case_events(
                 &mut self,
                 events: &[cityloop_domain::case::Event],

@@ -79,16 +79,18 @@ async fn engines_have_the_same_tables_and_columns() {
     assert_eq!(a, b, "SQLite and PostgreSQL schemas diverge");
 }
 
-const TAMPER: [&str; 6] = [
+const TAMPER: [&str; 8] = [
     "UPDATE audit_log SET action = 'forged'",
     "DELETE FROM audit_log",
     "UPDATE rule_sets SET name = 'forged'",
     "DELETE FROM rule_sets",
     "UPDATE case_events SET note = 'forged'",
     "DELETE FROM case_events",
+    "UPDATE eval_publications SET note = 'forged'",
+    "DELETE FROM eval_publications",
 ];
 
-const SEED: [&str; 4] = [
+const SEED: [&str; 5] = [
     "INSERT INTO audit_log (at, actor_name, action, object_type, result, detail) \
      VALUES ('2026-01-01T00:00:00+00:00', 'x', 'a', 'o', 'ok', '{}')",
     "INSERT INTO rule_sets (number, name, status, effective_from, content, created_at, created_by, updated_at) \
@@ -98,9 +100,11 @@ const SEED: [&str; 4] = [
      '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', 'none', 'c1 x', '{}')",
     "INSERT INTO case_events (case_id, version, kind, actor_id, actor_role, at, from_step, to_step, note, body) \
      VALUES ('C1', 1, 'opened', 1, 'inspector', '2026-01-01T00:00:00+00:00', 'accepting', 'accepting', '', '{}')",
+    "INSERT INTO eval_publications (period_from, period_to, scheme, rule_sets, results, note, published_at) \
+     VALUES ('2026-01-01', '2026-02-01', 's', '[]', '{}', '', '2026-02-02T00:00:00+00:00')",
 ];
 
-/// The audit log, published rule sets and case events refuse changes in the database itself, not
+/// The audit log, published rule sets, case events and published evaluations refuse changes in the database itself, not
 /// only in code.
 #[tokio::test]
 async fn sqlite_refuses_tampering() {
@@ -128,10 +132,11 @@ async fn postgres_refuses_tampering() {
     for sql in SEED {
         sqlx::query(sql).execute(&mut conn).await.unwrap();
     }
-    for sql in TAMPER
-        .into_iter()
-        .chain(["TRUNCATE audit_log", "TRUNCATE case_events"])
-    {
+    for sql in TAMPER.into_iter().chain([
+        "TRUNCATE audit_log",
+        "TRUNCATE case_events",
+        "TRUNCATE eval_publications",
+    ]) {
         assert!(
             sqlx::query(sql).execute(&mut conn).await.is_err(),
             "{sql} succeeded"

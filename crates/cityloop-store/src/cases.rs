@@ -240,3 +240,23 @@ pub struct RollupRow {
     /// JSON object of counter code → count.
     pub counters: String,
 }
+
+/// A published, frozen evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PublicationRecord {
+    pub id: i64,
+    /// `YYYY-MM-DD`, inclusive.
+    pub period_from: String,
+    /// `YYYY-MM-DD`, exclusive.
+    pub period_to: String,
+    /// The evaluation scheme's name and content hash.
+    pub scheme: String,
+    /// JSON array of the rule set ids in force during the period.
+    pub rule_sets: String,
+    /// The results as JSON (absent in listings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results: Option<String>,
+    pub note: String,
+    pub published_by: Option<i64>,
+    pub published_at: DateTime<Utc>,
+}

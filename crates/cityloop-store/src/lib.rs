@@ -284,6 +284,12 @@ pub trait Tx: Send {
         to: &str,
         kind: Option<&str>,
     ) -> Result<Vec<RollupRow>>;
+    /// Stores a published evaluation (append-only); `id` and `results` are taken as given
+    /// except the id, which the database assigns.
+    async fn insert_publication(&mut self, p: &PublicationRecord) -> Result<i64>;
+    /// Publications, newest first, without their results.
+    async fn list_publications(&mut self) -> Result<Vec<PublicationRecord>>;
+    async fn get_publication(&mut self, id: i64) -> Result<Option<PublicationRecord>>;
     async fn insert_case_link(&mut self, link: &CaseLink) -> Result<()>;
     async fn delete_case_link(&mut self, from_case: &str, kind: &str) -> Result<bool>;
     /// Links from or to the case.

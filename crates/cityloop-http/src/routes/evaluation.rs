@@ -13,12 +13,14 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Auth, ClientCtx};
+use crate::extract::{ApiJson, Auth, ClientCtx};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(evaluate))
         .routes(routes!(export))
+        .routes(routes!(list_publications, publish))
+        .routes(routes!(get_publication))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -110,5 +112,75 @@ async fn export(
             (CONTENT_DISPOSITION, disposition),
         ],
         bytes,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PublishRequest {
+    from: NaiveDate,
+    /// Exclusive; the period must be finished.
+    to: NaiveDate,
+    #[serde(default)]
+    note: String,
+}
+
+/// Freezes and publishes a finished period's league tables (leaders): stored once and never
+/// changed, stamped with the evaluation scheme and the rule sets in force.
+#[utoipa::path(post, path = "/evaluation/publications", tag = "evaluation", request_body = PublishRequest,
+    responses((status = 201, body = Object), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn publish(
+    State(s): State<AppState>,
+    auth: Auth,
+    ClientCtx(ctx): ClientCtx,
+    ApiJson(b): ApiJson<PublishRequest>,
+) -> ApiResult<(axum::http::StatusCode, Json<Value>)> {
+    let p = s
+        .app
+        .publish_evaluation(&auth.actor(), b.from, b.to, &b.note, &ctx)
+        .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(
+            json!({"id": p.id, "period_from": p.period_from, "period_to": p.period_to,
+            "scheme": p.scheme, "rule_sets": serde_json::from_str::<Value>(&p.rule_sets).unwrap_or_default(),
+            "note": p.note, "published_by": p.published_by, "published_at": p.published_at}),
+        ),
+    ))
+}
+
+/// Published evaluations, newest first.
+#[utoipa::path(get, path = "/evaluation/publications", tag = "evaluation",
+    responses((status = 200, body = Object)))]
+async fn list_publications(
+    State(s): State<AppState>,
+    auth: Auth,
+    ClientCtx(ctx): ClientCtx,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        s.app.list_publications(&auth.actor(), &ctx).await?
+    )))
+}
+
+/// One published evaluation with its frozen results.
+#[utoipa::path(get, path = "/evaluation/publications/{id}", tag = "evaluation", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+async fn get_publication(
+    State(s): State<AppState>,
+    auth: Auth,
+    ClientCtx(ctx): ClientCtx,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let p = s.app.get_publication(&auth.actor(), id, &ctx).await?;
+    let results: Value = p
+        .results
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_default();
+    Ok(Json(
+        json!({"id": p.id, "period_from": p.period_from, "period_to": p.period_to,
+        "scheme": p.scheme, "rule_sets": serde_json::from_str::<Value>(&p.rule_sets).unwrap_or_default(),
+        "note": p.note, "published_by": p.published_by, "published_at": p.published_at,
+        "results": results}),
     ))
 }

@@ -1454,6 +1454,70 @@ async fn evaluation_of_a_department(app: &TestApp) {
     }
     let (s, _) = get(app, &sz, "/api/v1/evaluation?from=2026-03-01&to=2026-03-02").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Publishing freezes a finished period.
+    let (s, e) = json_of(
+        boss.post(app.url("/api/v1/evaluation/publications"))
+            .json(&json!({"from": "2026-03-01", "to": to}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("period_not_finished")
+        ),
+        "{e}"
+    );
+    app.clock.advance(Duration::days(1));
+    let boss = app.login("leader1").await;
+    let (s, p) = json_of(
+        boss.post(app.url("/api/v1/evaluation/publications"))
+            .json(&json!({"from": "2026-03-01", "to": to, "note": "三月考评"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    assert!(p["scheme"].as_str().unwrap().contains("sha256"), "{p}");
+    assert!(!p["rule_sets"].as_array().unwrap().is_empty(), "{p}");
+    let leader = app.login("shiftleader1").await;
+    let (s, _) = json_of(
+        leader
+            .post(app.url("/api/v1/evaluation/publications"))
+            .json(&json!({"from": "2026-03-01", "to": to}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "only leaders publish");
+    let (_, list) = get(app, &leader, "/api/v1/evaluation/publications").await;
+    assert_eq!(list[0]["id"], p["id"]);
+    assert!(list[0].get("results").is_none());
+    let (_, one) = get(
+        app,
+        &leader,
+        &format!("/api/v1/evaluation/publications/{}", p["id"]),
+    )
+    .await;
+    let frozen = one["results"]["evaluation"]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["object"]["id"] == "SZ" && o["object"]["kind"] == "department")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        frozen["figures"]["on_time_disposal_rate"]["value"], 0.5,
+        "{frozen}"
+    );
+    let (s, _) = get(app, &leader, "/api/v1/evaluation/publications/999999").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
 crate::engines_with_city!(
