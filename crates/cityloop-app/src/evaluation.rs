@@ -41,7 +41,7 @@ pub struct EvaluationView {
 }
 
 fn kind_of(code: &str) -> Option<ObjectKind> {
-    serde_json::from_value(serde_json::Value::String(code.to_owned())).ok()
+    ObjectKind::ALL.into_iter().find(|k| k.code() == code)
 }
 
 impl App {
@@ -120,11 +120,11 @@ impl App {
             // The day rollups answer without touching the cases.
             let rows = {
                 let mut tx = self.store.read().await?;
-                let kind_filter = kind.map(kind_code);
+                let kind_filter = kind.map(ObjectKind::code);
                 tx.rollups_between(
                     &previous_from.format("%Y-%m-%d").to_string(),
                     &to.format("%Y-%m-%d").to_string(),
-                    kind_filter.as_deref(),
+                    kind_filter,
                 )
                 .await?
             };
@@ -150,45 +150,9 @@ impl App {
             });
         }
         // Every case that can earn credit in either period, with its whole history.
-        let (refs, events) = {
-            let mut tx = self.store.read().await?;
-            let refs = tx
-                .evaluation_cases(day_start(previous_from), day_start(to))
-                .await?;
-            let ids: Vec<String> = refs.iter().map(|r| r.id.clone()).collect();
-            let events = tx.events_of_cases(&ids).await?;
-            (refs, events)
-        };
-        let mut by_case: HashMap<String, Vec<Event>> = HashMap::new();
-        let mut rule_set_ids = std::collections::BTreeSet::new();
-        for e in events {
-            if let Details::Filed { rule_set_id, .. } = &e.details {
-                rule_set_ids.insert(*rule_set_id);
-            }
-            by_case.entry(e.case_id.clone()).or_default().push(e);
-        }
-        let mut rule_sets = BTreeMap::new();
-        for id in rule_set_ids {
-            rule_sets.insert(id, (*self.rule_set_content(id).await?).clone());
-        }
-        let process = self.process_limits(self.now()).await?;
-        let calendar = self.calendar();
-        let fctx = FactContext::new(&calendar, &rule_sets, &process);
-        let cases: Vec<(CaseFacts, Option<CaseMeta>)> = refs
-            .iter()
-            .filter_map(|r| {
-                let events = by_case.get(&r.id)?;
-                let meta = match (&r.grid_code, &r.community_code, &r.street_code) {
-                    (Some(g), Some(c), Some(s)) => Some(CaseMeta {
-                        grid: g.clone(),
-                        community: c.clone(),
-                        street: s.clone(),
-                    }),
-                    _ => None,
-                };
-                Some((case_facts(events, &fctx), meta))
-            })
-            .collect();
+        let cases = self
+            .facts_between(day_start(previous_from), day_start(to))
+            .await?;
         let inputs = EvalInputs::default();
         let pairs = || cases.iter().map(|(f, m)| (f, m.as_ref()));
         let previous = evaluate_facts(
@@ -218,11 +182,19 @@ impl App {
 // ---------- day rollups, maintained with every case transition ----------
 
 pub(crate) fn meta_of(intake: &cityloop_store::CaseIntake) -> Option<CaseMeta> {
-    match (
+    area_meta(
         &intake.grid_code,
         &intake.community_code,
         &intake.street_code,
-    ) {
+    )
+}
+
+fn area_meta(
+    grid: &Option<String>,
+    community: &Option<String>,
+    street: &Option<String>,
+) -> Option<CaseMeta> {
+    match (grid, community, street) {
         (Some(g), Some(c), Some(s)) => Some(CaseMeta {
             grid: g.clone(),
             community: c.clone(),
@@ -232,17 +204,10 @@ pub(crate) fn meta_of(intake: &cityloop_store::CaseIntake) -> Option<CaseMeta> {
     }
 }
 
-fn kind_code(kind: ObjectKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 fn key_tuple(k: &RollupKey) -> (String, String, String) {
     (
         k.day.format("%Y-%m-%d").to_string(),
-        kind_code(k.object.kind),
+        k.object.kind.code().to_owned(),
         k.object.id.clone(),
     )
 }
@@ -321,6 +286,39 @@ pub(crate) async fn apply_rollup_deltas(
 }
 
 impl App {
+    /// Facts of every case that can earn credit in `[from, to)`, from its whole event log.
+    async fn facts_between(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> AppResult<Vec<(CaseFacts, Option<CaseMeta>)>> {
+        let (refs, events) = {
+            let mut tx = self.store.read().await?;
+            let refs = tx.evaluation_cases(from, to).await?;
+            let ids: Vec<String> = refs.iter().map(|r| r.id.clone()).collect();
+            let events = tx.events_of_cases(&ids).await?;
+            (refs, events)
+        };
+        let rule_sets = self.rule_sets_of(&events).await?;
+        let mut by_case: HashMap<String, Vec<Event>> = HashMap::new();
+        for e in events {
+            by_case.entry(e.case_id.clone()).or_default().push(e);
+        }
+        let process = self.process_limits(self.now()).await?;
+        let calendar = self.calendar();
+        let fctx = FactContext::new(&calendar, &rule_sets, &process);
+        Ok(refs
+            .iter()
+            .filter_map(|r| {
+                let events = by_case.get(&r.id)?;
+                Some((
+                    case_facts(events, &fctx),
+                    area_meta(&r.grid_code, &r.community_code, &r.street_code),
+                ))
+            })
+            .collect())
+    }
+
     /// Rule sets the events refer to, for fact computation.
     pub(crate) async fn rule_sets_of(
         &self,
@@ -379,43 +377,13 @@ impl App {
             }
         }
         let now = self.now();
-        let (refs, events) = {
-            let mut tx = self.store.read().await?;
-            let refs = tx
-                // Four-digit years: SQLite compares instants as text.
-                .evaluation_cases(
-                    day_start(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()),
-                    day_start(NaiveDate::from_ymd_opt(9999, 1, 1).unwrap_or_default()),
-                )
-                .await?;
-            let ids: Vec<String> = refs.iter().map(|r| r.id.clone()).collect();
-            let events = tx.events_of_cases(&ids).await?;
-            (refs, events)
-        };
-        let mut by_case: HashMap<String, Vec<Event>> = HashMap::new();
-        for e in events {
-            by_case.entry(e.case_id.clone()).or_default().push(e);
-        }
-        let all: Vec<Event> = by_case.values().flat_map(|v| v.iter().cloned()).collect();
-        let rule_sets = self.rule_sets_of(&all).await?;
-        let process = self.process_limits(now).await?;
-        let calendar = self.calendar();
-        let fctx = FactContext::new(&calendar, &rule_sets, &process);
-        let facts: Vec<(CaseFacts, Option<CaseMeta>)> = refs
-            .iter()
-            .filter_map(|r| {
-                let events = by_case.get(&r.id)?;
-                let meta = match (&r.grid_code, &r.community_code, &r.street_code) {
-                    (Some(g), Some(c), Some(s)) => Some(CaseMeta {
-                        grid: g.clone(),
-                        community: c.clone(),
-                        street: s.clone(),
-                    }),
-                    _ => None,
-                };
-                Some((case_facts(events, &fctx), meta))
-            })
-            .collect();
+        // Four-digit years: SQLite compares instants as text.
+        let facts = self
+            .facts_between(
+                day_start(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()),
+                day_start(NaiveDate::from_ymd_opt(9999, 1, 1).unwrap_or_default()),
+            )
+            .await?;
         let rows = rows_of(&cityloop_eval::day_rollups(
             facts.iter().map(|(f, m)| (f, m.as_ref())),
         ));
