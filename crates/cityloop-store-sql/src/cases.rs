@@ -7,98 +7,8 @@
 //! that several servers can share a database, while SQLite already serialises writers
 //! (`BEGIN IMMEDIATE` on one connection) and has no row locks.
 
-use cityloop_domain::case::{ActionKind, Case, Event, EventKind, Outcome, Role, Step};
+use cityloop_domain::case::{Case, Event, Outcome};
 use cityloop_store::{CaseIntake, StoreError};
-
-/// Storage code of a step (`step`, `from_step` and `to_step` columns, `CaseQuery::steps`).
-pub fn step_code(step: Step) -> &'static str {
-    match step {
-        Step::Verifying => "verifying",
-        Step::Accepting => "accepting",
-        Step::Filing => "filing",
-        Step::Dispatching => "dispatching",
-        Step::Disposing => "disposing",
-        Step::ReturnReview => "return_review",
-        Step::Checking => "checking",
-        Step::Closing => "closing",
-        Step::Closed(_) => "closed",
-    }
-}
-
-/// Storage code of how a case ended (`outcome` column).
-pub fn outcome_code(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Resolved => "resolved",
-        Outcome::Declined => "declined",
-        Outcome::Rejected => "rejected",
-        Outcome::Voided => "voided",
-        Outcome::Merged => "merged",
-    }
-}
-
-/// The outcome code of a closed step, `None` while the case is open.
-pub fn step_outcome_code(step: Step) -> Option<&'static str> {
-    match step {
-        Step::Closed(outcome) => Some(outcome_code(outcome)),
-        _ => None,
-    }
-}
-
-/// Snake-case code of an action kind.
-pub fn action_code(kind: ActionKind) -> &'static str {
-    use ActionKind as K;
-    match kind {
-        K::Verify => "verify",
-        K::Accept => "accept",
-        K::Decline => "decline",
-        K::File => "file",
-        K::Reject => "reject",
-        K::Void => "void",
-        K::Dispatch => "dispatch",
-        K::SubDispatch => "sub_dispatch",
-        K::RequestReturn => "request_return",
-        K::ApproveReturn => "approve_return",
-        K::RefuseReturn => "refuse_return",
-        K::RequestExtension => "request_extension",
-        K::ApproveExtension => "approve_extension",
-        K::RejectExtension => "reject_extension",
-        K::Feedback => "feedback",
-        K::CheckPass => "check_pass",
-        K::CheckFail => "check_fail",
-        K::Close => "close",
-        K::RequestPark => "request_park",
-        K::ApprovePark => "approve_park",
-        K::Unpark => "unpark",
-        K::Defer => "defer",
-        K::Resume => "resume",
-        K::Supervise => "supervise",
-        K::Remind => "remind",
-        K::Reopen => "reopen",
-        K::Merge => "merge",
-        K::Split => "split",
-    }
-}
-
-/// Storage code of an event's kind (`case_events.kind`): `opened`, or the action's code.
-pub fn event_kind_code(kind: EventKind) -> &'static str {
-    match kind {
-        EventKind::Opened => "opened",
-        EventKind::Acted(action) => action_code(action),
-    }
-}
-
-/// Snake-case code of a workflow role (`case_events.actor_role`).
-pub fn case_role_code(role: Role) -> &'static str {
-    match role {
-        Role::Inspector => "inspector",
-        Role::Acceptor => "acceptor",
-        Role::ShiftLeader => "shift_leader",
-        Role::Dispatcher => "dispatcher",
-        Role::Handler => "handler",
-        Role::Leader => "leader",
-        Role::System => "system",
-    }
-}
 
 /// `|A|B|` form of the assisting departments (`''` when none), so that a department is found by
 /// looking for `|A|` in one column instead of joining a link table.
@@ -172,8 +82,8 @@ impl<'a> CaseColumns<'a> {
         Ok(CaseColumns {
             case,
             version: to_i64(case.version, "case version")?,
-            step: step_code(case.step),
-            outcome: step_outcome_code(case.step),
+            step: case.step.code(),
+            outcome: case.step.outcome().map(Outcome::code),
             assisting: assisting_column(&case.assisting),
             pending,
             hold,
@@ -269,8 +179,8 @@ macro_rules! impl_case_sql {
             use sqlx::types::Json;
 
             use super::{
-                CASE_BATCH, CaseColumns, INSERT_EVENT, EventColumns, assisting_token,
-                case_role_code, event_kind_code, prefix_pattern, search_text, step_code,
+                CASE_BATCH, CaseColumns, INSERT_EVENT, EventColumns, assisting_token, prefix_pattern,
+                search_text,
             };
             use crate::{
                 AttachmentRow, BATCH, BlobRow, CaseLinkRow, CaseRow, IdempotencyRow, MessageRow,
@@ -336,13 +246,13 @@ macro_rules! impl_case_sql {
                 let e = c.event;
                 b.push_bind(&e.case_id)
                     .push_bind(c.version)
-                    .push_bind(event_kind_code(e.kind))
+                    .push_bind(e.kind.code())
                     .push_bind(e.actor_id)
-                    .push_bind(case_role_code(e.actor_role))
+                    .push_bind(e.actor_role.code())
                     .push_bind(&e.actor_department)
                     .push_bind(e.at)
-                    .push_bind(step_code(e.from))
-                    .push_bind(step_code(e.to))
+                    .push_bind(e.from.code())
+                    .push_bind(e.to.code())
                     .push_bind(&e.note)
                     .push_bind(Json(e));
             }

@@ -6,10 +6,7 @@
 mod cases;
 mod rows;
 
-pub use cases::{
-    action_code, assisting_column, case_role_code, event_kind_code, outcome_code, step_code,
-    step_outcome_code,
-};
+pub use cases::assisting_column;
 use cityloop_store::StoreError;
 pub use rows::*;
 use sqlx::{Database, Transaction};

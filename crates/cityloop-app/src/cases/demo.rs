@@ -14,7 +14,6 @@ use cityloop_sim::{
 use cityloop_store::{AttachmentRecord, BlobRecord, CaseIntake, CaseNew, CaseRecord, UserQuery};
 use serde::Serialize;
 
-use super::action_code;
 use super::clock::compute;
 use crate::basedata::GeocodeOptions;
 use crate::{Actor, App, AppError, AppResult, Ctx, UserInput};
@@ -206,7 +205,7 @@ impl App {
                         attachments.push(AttachmentRecord {
                             case_id: e.case_id.clone(),
                             hash: h.clone(),
-                            stage: action_code(kind),
+                            stage: kind.code().to_owned(),
                             event_version: i64::try_from(e.version).unwrap_or(0),
                             flags: serde_json::json!([]),
                             created_at: e.at,

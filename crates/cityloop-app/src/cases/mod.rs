@@ -232,50 +232,6 @@ fn csv_list(v: &Option<String>) -> Option<Vec<String>> {
     })
 }
 
-pub(crate) const STEP_CODES: [&str; 9] = [
-    "verifying",
-    "accepting",
-    "filing",
-    "dispatching",
-    "disposing",
-    "return_review",
-    "checking",
-    "closing",
-    "closed",
-];
-
-pub(crate) fn step_code(step: machine::Step) -> &'static str {
-    use machine::Step as S;
-    match step {
-        S::Verifying => "verifying",
-        S::Accepting => "accepting",
-        S::Filing => "filing",
-        S::Dispatching => "dispatching",
-        S::Disposing => "disposing",
-        S::ReturnReview => "return_review",
-        S::Checking => "checking",
-        S::Closing => "closing",
-        S::Closed(_) => "closed",
-    }
-}
-
-pub(crate) fn action_code(kind: ActionKind) -> String {
-    // serde gives the variant name; the API speaks snake_case.
-    let name = format!("{kind:?}");
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// The case roles of an application actor. API-token callers (hotline platforms, video and
 /// sensor gateways) also act as the system, which is who raises machine alarms.
 pub(crate) fn case_actor(actor: &Actor, departments: &[Department]) -> machine::Actor {
@@ -358,10 +314,10 @@ fn transition_error(e: machine::TransitionError, current: Option<serde_json::Val
         } => AppError::IllegalTransition {
             message: format!(
                 "{} is not possible while the case is {}",
-                action_code(action),
-                step_code(step)
+                action.code(),
+                step.code()
             ),
-            allowed: allowed.into_iter().map(action_code).collect(),
+            allowed: allowed.into_iter().map(|k| k.code().to_owned()).collect(),
             current,
         },
         T::RoleMayNot { .. } | T::WrongDepartment { .. } => AppError::Forbidden(e.to_string()),
@@ -565,7 +521,7 @@ impl App {
             .await?;
         crate::evaluation::apply_rollup_deltas(tx.as_mut(), &deltas).await?;
         if !photos.is_empty() {
-            let stage = action_code(action.kind());
+            let stage = action.kind().code().to_owned();
             let before = if matches!(action, CaseAction::Feedback { .. }) {
                 tx.case_attachments(id).await?
             } else {
@@ -927,7 +883,7 @@ impl App {
                 }),
                 R::Leader => queries.push(CaseQuery {
                     supervised: Some(true),
-                    steps: steps(&STEP_CODES[..8]),
+                    steps: steps(&machine::Step::CODES[..8]),
                     ..base.clone()
                 }),
                 _ => {}
@@ -1000,7 +956,7 @@ impl App {
                     (None, _) | (_, None) => "unclassified",
                     _ => return None,
                 };
-                let d = views::haversine_m(lon, lat, o.intake.lon, o.intake.lat);
+                let d = cityloop_evidence::haversine_m((lat, lon), (o.intake.lat, o.intake.lon));
                 (d <= cfg.duplicate_radius_m).then(|| Duplicate {
                     distance_m: (d * 10.0).round() / 10.0,
                     relation: relation.to_owned(),
@@ -1070,12 +1026,17 @@ impl App {
 fn query_of(f: &CaseFilter) -> AppResult<CaseQuery> {
     let steps = csv_list(&f.step);
     if let Some(steps) = &steps
-        && let Some(bad) = steps.iter().find(|s| !STEP_CODES.contains(&s.as_str()))
+        && let Some(bad) = steps
+            .iter()
+            .find(|s| !machine::Step::CODES.contains(&s.as_str()))
     {
         return Err(AppError::rejected(
             "unknown_step",
             "step",
-            format!("unknown step {bad}; one of {}", STEP_CODES.join(", ")),
+            format!(
+                "unknown step {bad}; one of {}",
+                machine::Step::CODES.join(", ")
+            ),
         ));
     }
     let sources = csv_list(&f.source);

@@ -13,7 +13,6 @@ use cityloop_store::{
 };
 use serde::Serialize;
 
-use super::step_code;
 use crate::spatial::SpatialState;
 use crate::{Actor, App, AppError, AppResult};
 
@@ -78,7 +77,7 @@ fn item(
         payload: serde_json::to_value(Payload {
             title,
             body,
-            step: step_code(case.case.step),
+            step: case.case.step.code(),
         })
         .unwrap_or_default(),
         created_at: case.case.updated_at,

@@ -6,7 +6,6 @@ use cityloop_store::{AttachmentRecord, CaseIntake, CaseLink, CaseRecord};
 use serde::Serialize;
 
 use super::clock::urgency_code;
-use super::{action_code, step_code};
 use crate::{App, AppResult};
 
 /// The clock of the current step as of now.
@@ -59,7 +58,7 @@ fn attachment_view(a: AttachmentRecord) -> AttachmentView {
 pub struct CaseView {
     pub id: String,
     pub step: &'static str,
-    pub outcome: Option<String>,
+    pub outcome: Option<&'static str>,
     pub source: &'static str,
     pub version: u64,
     pub case: Case,
@@ -77,7 +76,7 @@ pub struct CaseView {
 pub struct CaseSummary {
     pub id: String,
     pub step: &'static str,
-    pub outcome: Option<String>,
+    pub outcome: Option<&'static str>,
     pub source: &'static str,
     pub version: u64,
     pub description: String,
@@ -123,7 +122,7 @@ pub struct Duplicate {
 pub struct TimelineEntry {
     pub version: u64,
     /// `opened` or the action.
-    pub kind: String,
+    pub kind: &'static str,
     pub at: DateTime<Utc>,
     pub actor_id: i64,
     pub actor_role: machine::Role,
@@ -133,13 +132,6 @@ pub struct TimelineEntry {
     pub note: String,
     pub details: machine::Details,
     pub attachments: Vec<AttachmentView>,
-}
-
-pub(crate) fn outcome_code(step: machine::Step) -> Option<String> {
-    match step {
-        machine::Step::Closed(o) => Some(format!("{o:?}").to_lowercase()),
-        _ => None,
-    }
 }
 
 pub(crate) fn timeline(
@@ -152,16 +144,13 @@ pub(crate) fn timeline(
             let version = e.version;
             TimelineEntry {
                 version,
-                kind: match e.kind {
-                    machine::EventKind::Opened => "opened".to_owned(),
-                    machine::EventKind::Acted(k) => action_code(k),
-                },
+                kind: e.kind.code(),
                 at: e.at,
                 actor_id: e.actor_id,
                 actor_role: e.actor_role,
                 actor_department: e.actor_department,
-                from: step_code(e.from),
-                to: step_code(e.to),
+                from: e.from.code(),
+                to: e.to.code(),
                 note: e.note,
                 details: e.details,
                 attachments: attachments
@@ -173,15 +162,6 @@ pub(crate) fn timeline(
             }
         })
         .collect()
-}
-
-/// Great-circle distance in metres.
-pub(crate) fn haversine_m(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let dp = p2 - p1;
-    let dl = (lon2 - lon1).to_radians();
-    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * 6_371_008.8 * a.sqrt().asin()
 }
 
 impl App {
@@ -201,8 +181,8 @@ impl App {
         };
         CaseSummary {
             id: c.id.clone(),
-            step: step_code(c.step),
-            outcome: outcome_code(c.step),
+            step: c.step.code(),
+            outcome: c.step.outcome().map(machine::Outcome::code),
             source: c.source.code(),
             version: c.version,
             description: c.description.clone(),
@@ -286,11 +266,11 @@ impl App {
         let allowed: Vec<ActionKind> = machine::allowed(&r.case, who);
         Ok(CaseView {
             id: r.case.id.clone(),
-            step: step_code(r.case.step),
-            outcome: outcome_code(r.case.step),
+            step: r.case.step.code(),
+            outcome: r.case.step.outcome().map(machine::Outcome::code),
             source: r.case.source.code(),
             version: r.case.version,
-            allowed: allowed.into_iter().map(action_code).collect(),
+            allowed: allowed.into_iter().map(|k| k.code().to_owned()).collect(),
             attachments: attachments.into_iter().map(attachment_view).collect(),
             links,
             clock,

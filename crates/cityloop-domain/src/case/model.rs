@@ -507,3 +507,140 @@ pub struct Transition {
     pub case: Case,
     pub event: Event,
 }
+
+// Stable snake_case codes, shared by storage columns, API payloads and filters.
+
+impl Step {
+    /// Codes of every step, in loop order; `closed` last.
+    pub const CODES: [&'static str; 9] = [
+        "verifying",
+        "accepting",
+        "filing",
+        "dispatching",
+        "disposing",
+        "return_review",
+        "checking",
+        "closing",
+        "closed",
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Step::Verifying => "verifying",
+            Step::Accepting => "accepting",
+            Step::Filing => "filing",
+            Step::Dispatching => "dispatching",
+            Step::Disposing => "disposing",
+            Step::ReturnReview => "return_review",
+            Step::Checking => "checking",
+            Step::Closing => "closing",
+            Step::Closed(_) => "closed",
+        }
+    }
+
+    /// How a closed case ended; `None` while it is open.
+    pub fn outcome(self) -> Option<Outcome> {
+        match self {
+            Step::Closed(o) => Some(o),
+            _ => None,
+        }
+    }
+}
+
+impl Outcome {
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Resolved => "resolved",
+            Outcome::Declined => "declined",
+            Outcome::Rejected => "rejected",
+            Outcome::Voided => "voided",
+            Outcome::Merged => "merged",
+        }
+    }
+}
+
+impl ActionKind {
+    pub fn code(self) -> &'static str {
+        use ActionKind as K;
+        match self {
+            K::Verify => "verify",
+            K::Accept => "accept",
+            K::Decline => "decline",
+            K::File => "file",
+            K::Reject => "reject",
+            K::Void => "void",
+            K::Dispatch => "dispatch",
+            K::SubDispatch => "sub_dispatch",
+            K::RequestReturn => "request_return",
+            K::ApproveReturn => "approve_return",
+            K::RefuseReturn => "refuse_return",
+            K::RequestExtension => "request_extension",
+            K::ApproveExtension => "approve_extension",
+            K::RejectExtension => "reject_extension",
+            K::Feedback => "feedback",
+            K::CheckPass => "check_pass",
+            K::CheckFail => "check_fail",
+            K::Close => "close",
+            K::RequestPark => "request_park",
+            K::ApprovePark => "approve_park",
+            K::Unpark => "unpark",
+            K::Defer => "defer",
+            K::Resume => "resume",
+            K::Supervise => "supervise",
+            K::Remind => "remind",
+            K::Reopen => "reopen",
+            K::Merge => "merge",
+            K::Split => "split",
+        }
+    }
+}
+
+impl EventKind {
+    /// `opened`, or the action's code.
+    pub fn code(self) -> &'static str {
+        match self {
+            EventKind::Opened => "opened",
+            EventKind::Acted(action) => action.code(),
+        }
+    }
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Inspector => "inspector",
+            Role::Acceptor => "acceptor",
+            Role::ShiftLeader => "shift_leader",
+            Role::Dispatcher => "dispatcher",
+            Role::Handler => "handler",
+            Role::Leader => "leader",
+            Role::System => "system",
+        }
+    }
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_listed() {
+        let mut seen = std::collections::HashSet::new();
+        for k in ActionKind::ALL {
+            assert!(seen.insert(k.code()), "{k:?}");
+        }
+        let steps = [
+            Step::Verifying,
+            Step::Accepting,
+            Step::Filing,
+            Step::Dispatching,
+            Step::Disposing,
+            Step::ReturnReview,
+            Step::Checking,
+            Step::Closing,
+            Step::Closed(Outcome::Resolved),
+        ];
+        let codes: Vec<&str> = steps.iter().map(|s| s.code()).collect();
+        assert_eq!(codes, Step::CODES);
+    }
+}
