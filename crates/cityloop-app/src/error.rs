@@ -23,6 +23,13 @@ pub enum AppError {
     /// A table (rules file, calendar) with bad rows: every offending row is listed.
     #[error("{} bad row(s)", .0.len())]
     Rows(Vec<cityloop_domain::rules::RowError>),
+    /// A document (an evaluation scheme) with problems: every one is listed.
+    #[error("{message}")]
+    Problems {
+        code: &'static str,
+        message: String,
+        problems: Vec<String>,
+    },
     #[error("conflict: {0}")]
     Conflict(String),
     /// The object changed since the client read it; `current` is its present state.

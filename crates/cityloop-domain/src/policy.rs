@@ -47,6 +47,14 @@ pub enum Action {
     EvaluationRead,
     /// Freeze and publish a period's results.
     EvaluationPublish,
+    /// Read the evaluation schemes (weights, bands, grades, area classes).
+    EvaluationSchemeRead,
+    /// Create and publish evaluation schemes; switch the public ranking page on or off.
+    EvaluationConfigure,
+    /// File an objection (申诉) on how a case counts for one's department.
+    EvaluationObject,
+    /// Accept or reject objections.
+    EvaluationDecide,
 }
 
 impl Action {
@@ -77,6 +85,10 @@ impl Action {
             Action::EvidenceUpload => "evidence.upload",
             Action::EvaluationRead => "evaluation.read",
             Action::EvaluationPublish => "evaluation.publish",
+            Action::EvaluationSchemeRead => "evaluation.scheme.read",
+            Action::EvaluationConfigure => "evaluation.configure",
+            Action::EvaluationObject => "evaluation.object",
+            Action::EvaluationDecide => "evaluation.decide",
         }
     }
 }
@@ -224,6 +236,18 @@ pub const GRANTS: &[Grant] = &[
     g(A::EvaluationRead, R::AuditAdmin, S::All),
     // Announcing the month's league tables is the leadership's act.
     g(A::EvaluationPublish, R::Leader, S::All),
+    // The scheme is configuration: the system administrator maintains it, and everyone who reads
+    // league tables may see what they are scored on.
+    g(A::EvaluationSchemeRead, R::SysAdmin, S::All),
+    g(A::EvaluationSchemeRead, R::ShiftLeader, S::All),
+    g(A::EvaluationSchemeRead, R::Dispatcher, S::All),
+    g(A::EvaluationSchemeRead, R::Leader, S::All),
+    g(A::EvaluationSchemeRead, R::AuditAdmin, S::All),
+    g(A::EvaluationSchemeRead, R::Handler, S::All),
+    g(A::EvaluationConfigure, R::SysAdmin, S::All),
+    // A department disputes its own counting; an administrator decides.
+    g(A::EvaluationObject, R::Handler, S::OwnDepartment),
+    g(A::EvaluationDecide, R::SysAdmin, S::All),
 ];
 
 /// Who is acting, with the data scope that comes from their department and areas.

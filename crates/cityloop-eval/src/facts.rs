@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::catalogue::{Counter, ObjectRef};
 use chrono::{DateTime, Utc};
 use cityloop_domain::calendar::{TimeLimit, WorkCalendar};
 use cityloop_domain::case::{
@@ -243,6 +244,23 @@ pub struct CaseFacts {
     pub provisional: bool,
     /// Why facts may be incomplete (a log that does not replay, a calendar error).
     pub problems: Vec<String>,
+    /// Credits this case must not give, from accepted objections (申诉); set by the caller, since
+    /// objections are decisions about the counting, not events of the case.
+    #[serde(default)]
+    pub excluded: Vec<Exclusion>,
+}
+
+/// An accepted objection: `object` is not credited by this case on `counters` (all when empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exclusion {
+    pub object: ObjectRef,
+    pub counters: Vec<Counter>,
+}
+
+impl Exclusion {
+    pub fn covers(&self, object: &ObjectRef, counter: Counter) -> bool {
+        self.object == *object && (self.counters.is_empty() || self.counters.contains(&counter))
+    }
 }
 
 impl CaseFacts {
@@ -265,6 +283,7 @@ impl CaseFacts {
             closed_at: None,
             provisional: false,
             problems: Vec::new(),
+            excluded: Vec::new(),
         }
     }
 

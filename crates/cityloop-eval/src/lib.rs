@@ -69,7 +69,7 @@ pub use evaluate::{
     attach_trend, evaluate,
 };
 pub use facts::{
-    Accountable, CaseFacts, CaseMeta, DisposalFact, FactContext, Filing, ParkPeriod,
+    Accountable, CaseFacts, CaseMeta, DisposalFact, Exclusion, FactContext, Filing, ParkPeriod,
     ReportDecision, ReportOutcome, TimedStep, case_facts,
 };
 pub use rollup::{

@@ -298,6 +298,9 @@ pub fn credits(f: &CaseFacts, meta: Option<&CaseMeta>) -> Vec<Credit> {
             }
         }
     }
+    if !f.excluded.is_empty() {
+        out.retain(|c| !f.excluded.iter().any(|e| e.covers(&c.object, c.counter)));
+    }
     out
 }
 

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use cityloop_domain::rules::AreaClass;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -64,6 +65,11 @@ pub struct RegionSection {
     pub weights_are_local: bool,
     #[serde(default)]
     pub weights: BTreeMap<String, f64>,
+    /// Area class (一类/二类区域) of streets, communities or grids by code; an area not listed takes
+    /// the class of the nearest listed area containing it, else 一类. Decides which 立案数 band
+    /// table scores the area.
+    #[serde(default)]
+    pub classes: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -183,6 +189,10 @@ pub enum SchemeProblem {
     UnknownPeriod {
         period: String,
     },
+    BadAreaClass {
+        area: String,
+        class: String,
+    },
 }
 
 impl fmt::Display for SchemeProblem {
@@ -246,6 +256,10 @@ impl fmt::Display for SchemeProblem {
             }
             P::GradesGap { below } => write!(f, "scores below {below} get no grade"),
             P::UnknownPeriod { period } => write!(f, "unknown period `{period}`"),
+            P::BadAreaClass { area, class } => write!(
+                f,
+                "[region.classes] {area} = \"{class}\": not an area class (一类 or 二类)"
+            ),
         }
     }
 }
@@ -263,6 +277,21 @@ impl EvaluationScheme {
         let top: toml::Table = toml::from_str(overlay)?;
         merge(&mut merged, top);
         Ok(toml::Value::Table(merged).try_into()?)
+    }
+
+    /// Class of an area: its own entry, else that of the longest listed code it starts with
+    /// (area codes nest: street ⊂ community ⊂ grid), else 一类.
+    pub fn area_class(&self, code: &str) -> AreaClass {
+        let Some(region) = &self.region else {
+            return AreaClass::First;
+        };
+        region
+            .classes
+            .iter()
+            .filter(|(area, _)| code.starts_with(area.as_str()))
+            .max_by_key(|(area, _)| area.len())
+            .and_then(|(_, class)| class.parse().ok())
+            .unwrap_or(AreaClass::First)
     }
 
     /// The weights of one object kind, if the scheme has a table for it.
@@ -302,6 +331,16 @@ impl EvaluationScheme {
             validate_bands(table, bands, &mut out);
         }
         validate_grades(&self.grades, &mut out);
+        if let Some(region) = &self.region {
+            for (area, class) in &region.classes {
+                if class.parse::<AreaClass>().is_err() {
+                    out.push(SchemeProblem::BadAreaClass {
+                        area: area.clone(),
+                        class: class.clone(),
+                    });
+                }
+            }
+        }
         for period in &self.periods {
             if !PERIODS.contains(&period.as_str()) {
                 out.push(SchemeProblem::UnknownPeriod {

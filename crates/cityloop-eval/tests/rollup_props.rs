@@ -192,3 +192,84 @@ fn a_delta_that_does_not_match_the_rows_is_refused() {
     );
     assert!(rows.is_empty());
 }
+
+proptest! {
+    /// An accepted objection removes exactly the excluded object's credits on the excluded
+    /// counters, nothing else, and the delta from the change applies cleanly to maintained rows.
+    #[test]
+    fn exclusions_remove_exactly_the_disputed_credits(seed in 0u64..1_000, pick in 0usize..8) {
+        let calendar = WorkCalendar::builtin().unwrap();
+        let rules = rule_sets();
+        let process = ProcessLimits::default();
+        let ctx = FactContext::new(&calendar, &rules, &process);
+        for (events, meta) in world(seed, 6) {
+            let facts = case_facts(&events, &ctx);
+            let all = credits(&facts, Some(&meta));
+            let Some(target) = all.iter().map(|c| c.object.clone()).nth(pick % all.len().max(1)) else {
+                continue;
+            };
+            let disputed: Vec<Counter> = all
+                .iter()
+                .filter(|c| c.object == target)
+                .map(|c| c.counter)
+                .take(1)
+                .collect();
+            for counters in [Vec::new(), disputed] {
+                let mut excluded = facts.clone();
+                excluded.excluded = vec![Exclusion { object: target.clone(), counters: counters.clone() }];
+                let kept = credits(&excluded, Some(&meta));
+                let expected: Vec<Credit> = all
+                    .iter()
+                    .filter(|c| !(c.object == target && (counters.is_empty() || counters.contains(&c.counter))))
+                    .cloned()
+                    .collect();
+                prop_assert_eq!(&kept, &expected);
+                let mut rows: BTreeMap<RollupKey, Counters> = day_rollups([(&facts, Some(&meta))])
+                    .into_iter()
+                    .map(|r| (r.key, r.counters))
+                    .collect();
+                for d in rollup_delta(Some((&facts, Some(&meta))), (&excluded, Some(&meta))) {
+                    apply_delta(&mut rows, &d).unwrap();
+                }
+                let rebuilt: BTreeMap<RollupKey, Counters> = day_rollups([(&excluded, Some(&meta))])
+                    .into_iter()
+                    .map(|r| (r.key, r.counters))
+                    .collect();
+                prop_assert_eq!(rows, rebuilt);
+            }
+        }
+    }
+}
+
+#[test]
+fn area_classes_nest_by_code_prefix() {
+    let overlay = format!(
+        "{EXAMPLE_CITY_OVERLAY_TOML}\n[region.classes]\n\"330102001\" = \"二类\"\n\"330102001002\" = \"一类\"\n"
+    );
+    let scheme = EvaluationScheme::from_toml_with_overlay(DEFAULT_SCHEME_TOML, &overlay).unwrap();
+    assert!(scheme.validate().is_empty(), "{:?}", scheme.validate());
+    assert_eq!(scheme.area_class("330102001"), AreaClass::Second);
+    assert_eq!(
+        scheme.area_class("33010200100101"),
+        AreaClass::Second,
+        "grid of a class-2 street"
+    );
+    assert_eq!(
+        scheme.area_class("33010200100201"),
+        AreaClass::First,
+        "its community overrides"
+    );
+    assert_eq!(
+        scheme.area_class("330102002"),
+        AreaClass::First,
+        "unlisted: 一类"
+    );
+    let bad = format!("{EXAMPLE_CITY_OVERLAY_TOML}\n[region.classes]\n\"330102001\" = \"三类\"\n");
+    let problems = EvaluationScheme::from_toml_with_overlay(DEFAULT_SCHEME_TOML, &bad)
+        .unwrap()
+        .validate();
+    assert!(
+        matches!(problems.as_slice(), [SchemeProblem::BadAreaClass { .. }]),
+        "{problems:?}"
+    );
+}

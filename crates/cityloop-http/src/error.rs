@@ -136,6 +136,24 @@ impl From<AppError> for ApiError {
                 );
                 err
             }
+            AppError::Problems {
+                code,
+                message,
+                problems,
+            } => {
+                let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message);
+                err.body.errors = Some(
+                    problems
+                        .into_iter()
+                        .map(|message| RowErrorBody {
+                            source: code.to_owned(),
+                            column: String::new(),
+                            message,
+                        })
+                        .collect(),
+                );
+                err
+            }
             AppError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             AppError::VersionConflict { current } => {
                 let mut err = ApiError::new(

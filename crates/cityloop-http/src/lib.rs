@@ -4,6 +4,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod report;
 mod routes;
 
 use std::net::IpAddr;
@@ -151,6 +152,7 @@ pub fn router(app: Arc<App>, http: HttpConfig) -> Router {
         // Until the web UI lands, the API documentation is the front door.
         .route("/", get(|| async { axum::response::Redirect::temporary("/api/docs/") }))
         .route("/healthz", get(healthz))
+        .route("/rankings", get(routes::evaluation::public_ranking_page))
         .route("/metrics", get(metrics))
         .merge(api)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))

@@ -509,20 +509,21 @@ macro_rules! impl_case_sql {
                 Ok(out)
             }
 
-            pub async fn get_rollups(
+            pub async fn get_rollups_in(
                 conn: &mut Conn,
+                (table, col): (&str, &str),
                 keys: &[(String, String, String)],
             ) -> Result<Vec<cityloop_store::RollupRow>> {
                 let mut out = Vec::new();
                 for chunk in keys.chunks(300) {
-                    let mut qb = Qb::new(
-                        "SELECT day, object_kind, object_id, counters FROM eval_rollups WHERE ",
-                    );
+                    let mut qb = Qb::new(format!(
+                        "SELECT {col}, object_kind, object_id, counters FROM {table} WHERE "
+                    ));
                     for (i, (day, kind, id)) in chunk.iter().enumerate() {
                         if i > 0 {
                             qb.push(" OR ");
                         }
-                        qb.push("(day = ")
+                        qb.push(format!("({col} = "))
                             .push_bind(day)
                             .push(" AND object_kind = ")
                             .push_bind(kind)
@@ -544,10 +545,14 @@ macro_rules! impl_case_sql {
                 Ok(out)
             }
 
-            pub async fn put_rollups(conn: &mut Conn, rows: &[cityloop_store::RollupRow]) -> Result<()> {
+            pub async fn put_rollups_in(
+                conn: &mut Conn,
+                (table, col): (&str, &str),
+                rows: &[cityloop_store::RollupRow],
+            ) -> Result<()> {
                 let (empty, full): (Vec<_>, Vec<_>) = rows.iter().partition(|r| r.counters == "{}");
                 for r in empty {
-                    sqlx::query("DELETE FROM eval_rollups WHERE day = $1 AND object_kind = $2 AND object_id = $3")
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE {col} = $1 AND object_kind = $2 AND object_id = $3")))
                         .bind(&r.day)
                         .bind(&r.object_kind)
                         .bind(&r.object_id)
@@ -556,30 +561,32 @@ macro_rules! impl_case_sql {
                         .map_err(map_err)?;
                 }
                 for chunk in full.chunks(2_000) {
-                    let mut qb = Qb::new("INSERT INTO eval_rollups (day, object_kind, object_id, counters) ");
+                    let mut qb = Qb::new(format!("INSERT INTO {table} ({col}, object_kind, object_id, counters) "));
                     qb.push_values(chunk, |mut b, r| {
                         b.push_bind(&r.day)
                             .push_bind(&r.object_kind)
                             .push_bind(&r.object_id)
                             .push_bind(&r.counters);
                     });
-                    qb.push(" ON CONFLICT (day, object_kind, object_id) DO UPDATE SET counters = excluded.counters");
+                    qb.push(format!(" ON CONFLICT ({col}, object_kind, object_id) DO UPDATE SET counters = excluded.counters"));
                     qb.build().execute(&mut *conn).await.map_err(map_err)?;
                 }
                 Ok(())
             }
 
-            pub async fn rollups_between(
+            pub async fn rollups_between_in(
                 conn: &mut Conn,
+                (table, col): (&str, &str),
                 from: &str,
                 to: &str,
                 kind: Option<&str>,
             ) -> Result<Vec<cityloop_store::RollupRow>> {
-                let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-                    "SELECT day, object_kind, object_id, counters FROM eval_rollups \
-                     WHERE day >= $1 AND day < $2 AND ($3 IS NULL OR object_kind = $3) \
-                     ORDER BY day, object_kind, object_id",
-                )
+                let sql = format!(
+                    "SELECT {col}, object_kind, object_id, counters FROM {table} \
+                     WHERE {col} >= $1 AND {col} < $2 AND ($3 IS NULL OR object_kind = $3) \
+                     ORDER BY {col}, object_kind, object_id"
+                );
+                let rows: Vec<(String, String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(from)
                 .bind(to)
                 .bind(kind)
@@ -595,6 +602,225 @@ macro_rules! impl_case_sql {
                         counters,
                     })
                     .collect())
+            }
+
+            const DAYS: (&str, &str) = ("eval_rollups", "day");
+            const MONTHS: (&str, &str) = ("eval_rollups_month", "month");
+
+            pub async fn get_rollups(
+                conn: &mut Conn,
+                keys: &[(String, String, String)],
+            ) -> Result<Vec<cityloop_store::RollupRow>> {
+                get_rollups_in(conn, DAYS, keys).await
+            }
+
+            pub async fn put_rollups(conn: &mut Conn, rows: &[cityloop_store::RollupRow]) -> Result<()> {
+                put_rollups_in(conn, DAYS, rows).await
+            }
+
+            pub async fn rollups_between(
+                conn: &mut Conn,
+                from: &str,
+                to: &str,
+                kind: Option<&str>,
+            ) -> Result<Vec<cityloop_store::RollupRow>> {
+                rollups_between_in(conn, DAYS, from, to, kind).await
+            }
+
+            pub async fn get_month_rollups(
+                conn: &mut Conn,
+                keys: &[(String, String, String)],
+            ) -> Result<Vec<cityloop_store::RollupRow>> {
+                get_rollups_in(conn, MONTHS, keys).await
+            }
+
+            pub async fn put_month_rollups(conn: &mut Conn, rows: &[cityloop_store::RollupRow]) -> Result<()> {
+                put_rollups_in(conn, MONTHS, rows).await
+            }
+
+            pub async fn month_rollups_between(
+                conn: &mut Conn,
+                from: &str,
+                to: &str,
+                kind: Option<&str>,
+            ) -> Result<Vec<cityloop_store::RollupRow>> {
+                rollups_between_in(conn, MONTHS, from, to, kind).await
+            }
+
+            pub async fn list_schemes(conn: &mut Conn) -> Result<Vec<cityloop_store::SchemeRecord>> {
+                type Row = (
+                    i64, String, String, String, String, Option<String>, Option<i64>,
+                    chrono::DateTime<chrono::Utc>, Option<i64>, Option<chrono::DateTime<chrono::Utc>>,
+                );
+                let rows: Vec<Row> = sqlx::query_as(
+                    "SELECT version, name, overlay, content_hash, status, effective_from, created_by, \
+                     created_at, published_by, published_at FROM eval_schemes ORDER BY version",
+                )
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| cityloop_store::SchemeRecord {
+                        version: r.0,
+                        name: r.1,
+                        overlay: r.2,
+                        content_hash: r.3,
+                        status: r.4,
+                        effective_from: r.5,
+                        created_by: r.6,
+                        created_at: r.7,
+                        published_by: r.8,
+                        published_at: r.9,
+                    })
+                    .collect())
+            }
+
+            pub async fn insert_scheme(conn: &mut Conn, s: &cityloop_store::SchemeRecord) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO eval_schemes (version, name, overlay, content_hash, status, effective_from, \
+                     created_by, created_at, published_by, published_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(s.version)
+                .bind(&s.name)
+                .bind(&s.overlay)
+                .bind(&s.content_hash)
+                .bind(&s.status)
+                .bind(&s.effective_from)
+                .bind(s.created_by)
+                .bind(s.created_at)
+                .bind(s.published_by)
+                .bind(s.published_at)
+                .execute(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            pub async fn publish_scheme(
+                conn: &mut Conn,
+                version: i64,
+                effective_from: &str,
+                by: Option<i64>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE eval_schemes SET status = 'published', effective_from = $2, published_by = $3, \
+                     published_at = $4 WHERE version = $1 AND status = 'draft'",
+                )
+                .bind(version)
+                .bind(effective_from)
+                .bind(by)
+                .bind(at)
+                .execute(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            pub async fn insert_objection(conn: &mut Conn, o: &cityloop_store::ObjectionRecord) -> Result<i64> {
+                sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO eval_objections (case_id, object_kind, object_id, counters, reason, status, \
+                     filed_by, filed_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) RETURNING id",
+                )
+                .bind(&o.case_id)
+                .bind(&o.object_kind)
+                .bind(&o.object_id)
+                .bind(&o.counters)
+                .bind(&o.reason)
+                .bind(o.filed_by)
+                .bind(o.filed_at)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(map_err)
+            }
+
+            const OBJECTION_COLUMNS: &str = "id, case_id, object_kind, object_id, counters, reason, status, \
+                filed_by, filed_at, decided_by, decided_at, decision_note";
+
+            type ObjectionRow = (
+                i64, String, String, String, String, String, String, i64,
+                chrono::DateTime<chrono::Utc>, Option<i64>, Option<chrono::DateTime<chrono::Utc>>, Option<String>,
+            );
+
+            fn objection_of(r: ObjectionRow) -> cityloop_store::ObjectionRecord {
+                cityloop_store::ObjectionRecord {
+                    id: r.0,
+                    case_id: r.1,
+                    object_kind: r.2,
+                    object_id: r.3,
+                    counters: r.4,
+                    reason: r.5,
+                    status: r.6,
+                    filed_by: r.7,
+                    filed_at: r.8,
+                    decided_by: r.9,
+                    decided_at: r.10,
+                    decision_note: r.11,
+                }
+            }
+
+            pub async fn get_objection(conn: &mut Conn, id: i64) -> Result<Option<cityloop_store::ObjectionRecord>> {
+                let row: Option<ObjectionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {OBJECTION_COLUMNS} FROM eval_objections WHERE id = $1"
+                )))
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                Ok(row.map(objection_of))
+            }
+
+            pub async fn list_objections(
+                conn: &mut Conn,
+                q: &cityloop_store::ObjectionQuery,
+            ) -> Result<Vec<cityloop_store::ObjectionRecord>> {
+                let mut qb = Qb::new(format!("SELECT {OBJECTION_COLUMNS} FROM eval_objections WHERE 1 = 1"));
+                if let Some(status) = &q.status {
+                    qb.push(" AND status = ").push_bind(status);
+                }
+                if let Some(case_id) = &q.case_id {
+                    qb.push(" AND case_id = ").push_bind(case_id);
+                }
+                if let Some((kind, ids)) = &q.objects {
+                    if ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    qb.push(" AND object_kind = ").push_bind(kind);
+                    qb.push(" AND object_id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in ids {
+                        sep.push_bind(id);
+                    }
+                    qb.push(")");
+                }
+                qb.push(" ORDER BY id DESC");
+                let rows: Vec<ObjectionRow> = qb.build_query_as().fetch_all(&mut *conn).await.map_err(map_err)?;
+                Ok(rows.into_iter().map(objection_of).collect())
+            }
+
+            pub async fn decide_objection(
+                conn: &mut Conn,
+                id: i64,
+                status: &str,
+                by: Option<i64>,
+                at: chrono::DateTime<chrono::Utc>,
+                note: &str,
+            ) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE eval_objections SET status = $2, decided_by = $3, decided_at = $4, decision_note = $5 \
+                     WHERE id = $1 AND status = 'pending'",
+                )
+                .bind(id)
+                .bind(status)
+                .bind(by)
+                .bind(at)
+                .bind(note)
+                .execute(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                Ok(done.rows_affected() == 1)
             }
 
             pub async fn insert_publication(

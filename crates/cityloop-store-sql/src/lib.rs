@@ -1274,6 +1274,79 @@ macro_rules! impl_tx {
                 cases::$cases::rollups_between(&mut self.tx, from, to, kind).await
             }
 
+            async fn get_month_rollups(
+                &mut self,
+                keys: &[(String, String, String)],
+            ) -> cityloop_store::Result<Vec<cityloop_store::RollupRow>> {
+                cases::$cases::get_month_rollups(&mut self.tx, keys).await
+            }
+
+            async fn put_month_rollups(
+                &mut self,
+                rows: &[cityloop_store::RollupRow],
+            ) -> cityloop_store::Result<()> {
+                cases::$cases::put_month_rollups(&mut self.tx, rows).await
+            }
+
+            async fn month_rollups_between(
+                &mut self,
+                from: &str,
+                to: &str,
+                kind: Option<&str>,
+            ) -> cityloop_store::Result<Vec<cityloop_store::RollupRow>> {
+                cases::$cases::month_rollups_between(&mut self.tx, from, to, kind).await
+            }
+
+            async fn list_schemes(&mut self) -> cityloop_store::Result<Vec<cityloop_store::SchemeRecord>> {
+                cases::$cases::list_schemes(&mut self.tx).await
+            }
+
+            async fn insert_scheme(&mut self, s: &cityloop_store::SchemeRecord) -> cityloop_store::Result<()> {
+                cases::$cases::insert_scheme(&mut self.tx, s).await
+            }
+
+            async fn publish_scheme(
+                &mut self,
+                version: i64,
+                effective_from: &str,
+                by: Option<i64>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<bool> {
+                cases::$cases::publish_scheme(&mut self.tx, version, effective_from, by, at).await
+            }
+
+            async fn insert_objection(
+                &mut self,
+                o: &cityloop_store::ObjectionRecord,
+            ) -> cityloop_store::Result<i64> {
+                cases::$cases::insert_objection(&mut self.tx, o).await
+            }
+
+            async fn get_objection(
+                &mut self,
+                id: i64,
+            ) -> cityloop_store::Result<Option<cityloop_store::ObjectionRecord>> {
+                cases::$cases::get_objection(&mut self.tx, id).await
+            }
+
+            async fn list_objections(
+                &mut self,
+                q: &cityloop_store::ObjectionQuery,
+            ) -> cityloop_store::Result<Vec<cityloop_store::ObjectionRecord>> {
+                cases::$cases::list_objections(&mut self.tx, q).await
+            }
+
+            async fn decide_objection(
+                &mut self,
+                id: i64,
+                status: &str,
+                by: Option<i64>,
+                at: chrono::DateTime<chrono::Utc>,
+                note: &str,
+            ) -> cityloop_store::Result<bool> {
+                cases::$cases::decide_objection(&mut self.tx, id, status, by, at, note).await
+            }
+
             async fn insert_publication(
                 &mut self,
                 p: &cityloop_store::PublicationRecord,

@@ -260,3 +260,49 @@ pub struct PublicationRecord {
     pub published_by: Option<i64>,
     pub published_at: DateTime<Utc>,
 }
+
+/// One version of a city's evaluation scheme (a TOML overlay on the national defaults).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SchemeRecord {
+    pub version: i64,
+    pub name: String,
+    pub overlay: String,
+    /// Hash of the effective scheme (defaults + overlay), stamped on publications.
+    pub content_hash: String,
+    /// `draft` or `published`.
+    pub status: String,
+    /// `YYYY-MM-DD`: periods starting on or after it are evaluated under this version.
+    pub effective_from: Option<String>,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub published_by: Option<i64>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// An objection (申诉) against the counting of one case for one evaluated object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObjectionRecord {
+    pub id: i64,
+    pub case_id: String,
+    pub object_kind: String,
+    pub object_id: String,
+    /// JSON array of counter codes; empty = every counter of the object from this case.
+    pub counters: String,
+    pub reason: String,
+    /// `pending`, `accepted` or `rejected`.
+    pub status: String,
+    pub filed_by: i64,
+    pub filed_at: DateTime<Utc>,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decision_note: Option<String>,
+}
+
+/// Filter for listing objections.
+#[derive(Debug, Clone, Default)]
+pub struct ObjectionQuery {
+    pub status: Option<String>,
+    /// (object kind, object ids)
+    pub objects: Option<(String, Vec<String>)>,
+    pub case_id: Option<String>,
+}

@@ -290,6 +290,45 @@ pub trait Tx: Send {
     /// Publications, newest first, without their results.
     async fn list_publications(&mut self) -> Result<Vec<PublicationRecord>>;
     async fn get_publication(&mut self, id: i64) -> Result<Option<PublicationRecord>>;
+    /// Month sums of the day rollups (`day` holds `YYYY-MM`), same contract as the day methods.
+    async fn get_month_rollups(
+        &mut self,
+        keys: &[(String, String, String)],
+    ) -> Result<Vec<RollupRow>>;
+    async fn put_month_rollups(&mut self, rows: &[RollupRow]) -> Result<()>;
+    /// Month rows of `[from, to)` (`YYYY-MM`), optionally of one object kind.
+    async fn month_rollups_between(
+        &mut self,
+        from: &str,
+        to: &str,
+        kind: Option<&str>,
+    ) -> Result<Vec<RollupRow>>;
+    /// Evaluation scheme versions, oldest first.
+    async fn list_schemes(&mut self) -> Result<Vec<SchemeRecord>>;
+    /// Stores a new version; `Conflict` if the version number is taken.
+    async fn insert_scheme(&mut self, s: &SchemeRecord) -> Result<()>;
+    /// Publishes a draft; false if it is not a draft (any more).
+    async fn publish_scheme(
+        &mut self,
+        version: i64,
+        effective_from: &str,
+        by: Option<i64>,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Files an objection; `Conflict` if the same object already has a pending one on the case.
+    async fn insert_objection(&mut self, o: &ObjectionRecord) -> Result<i64>;
+    async fn get_objection(&mut self, id: i64) -> Result<Option<ObjectionRecord>>;
+    /// Newest first.
+    async fn list_objections(&mut self, q: &ObjectionQuery) -> Result<Vec<ObjectionRecord>>;
+    /// Records the decision on a pending objection; false if it was already decided.
+    async fn decide_objection(
+        &mut self,
+        id: i64,
+        status: &str,
+        by: Option<i64>,
+        at: DateTime<Utc>,
+        note: &str,
+    ) -> Result<bool>;
     async fn insert_case_link(&mut self, link: &CaseLink) -> Result<()>;
     async fn delete_case_link(&mut self, from_case: &str, kind: &str) -> Result<bool>;
     /// Links from or to the case.

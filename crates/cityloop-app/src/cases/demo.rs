@@ -292,10 +292,8 @@ impl App {
         for chunk in attachments.chunks(20_000) {
             tx.insert_attachments(chunk).await?;
         }
-        let rollups = crate::evaluation::rows_of(&cityloop_eval::day_rollups(
-            facts.iter().map(|(f, m)| (f, m.as_ref())),
-        ));
-        tx.put_rollups(&rollups).await?;
+        let rollups = cityloop_eval::day_rollups(facts.iter().map(|(f, m)| (f, m.as_ref())));
+        crate::evaluation::store_fresh_rollups(tx.as_mut(), &rollups).await?;
         tx.commit().await?;
         Ok(report)
     }

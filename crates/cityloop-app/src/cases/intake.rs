@@ -584,6 +584,7 @@ impl App {
                 &[],
                 &opened.event,
                 crate::evaluation::meta_of(&intake_facts).as_ref(),
+                Vec::new(),
             )
             .await?;
         let prepared = Prepared {

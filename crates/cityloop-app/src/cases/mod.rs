@@ -512,11 +512,19 @@ impl App {
             });
         }
         r?;
+        let accepted = tx
+            .list_objections(&cityloop_store::ObjectionQuery {
+                status: Some("accepted".into()),
+                case_id: Some(id.to_owned()),
+                ..Default::default()
+            })
+            .await?;
         let deltas = self
             .rollup_deltas_for(
                 &history,
                 &t.event,
                 crate::evaluation::meta_of(&rec.intake).as_ref(),
+                crate::evaluation::objections::exclusions(&accepted),
             )
             .await?;
         crate::evaluation::apply_rollup_deltas(tx.as_mut(), &deltas).await?;

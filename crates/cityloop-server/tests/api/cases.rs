@@ -1508,6 +1508,348 @@ async fn evaluation_of_a_department(app: &TestApp) {
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
+/// Schemes are versioned and validated whole; a department objects to a case's counting and the
+/// administrator's decision changes the figures at once; the print report and the public ranking.
+async fn evaluation_schemes_objections_and_public_pages(app: &TestApp) {
+    let inspector = app.login("inspector1").await;
+    let leader = app.login("shiftleader1").await;
+    let sz = app.login("handler1").await;
+    let hw = app.login("handler3").await;
+    let admin = app.login("sysadmin").await;
+    let boss = app.login("leader1").await;
+    let case = to_disposing(app, "obj-1", "SZ").await;
+    let after = upload(app, &sz, b"objection after").await;
+    let case = ok(
+        app,
+        &sz,
+        &case,
+        json!({"type": "feedback", "photos": [after]}),
+    )
+    .await;
+    let check = upload(app, &inspector, b"objection check").await;
+    let case = ok(
+        app,
+        &inspector,
+        &case,
+        json!({"type": "check_pass", "photos": [check]}),
+    )
+    .await;
+    let case = ok(app, &leader, &case, json!({"type": "close"})).await;
+    let case_id = case["id"].as_str().unwrap().to_owned();
+    let undispatched = {
+        let before = upload(app, &inspector, b"objection other").await;
+        inspector_report(app, &inspector, "obj-2", &before).await
+    };
+
+    let today = app
+        .app
+        .now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    let to = today + Duration::days(1);
+    let from = "2026-03-01";
+    let sz_figures = |v: &Value| {
+        v["evaluation"]["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["object"]["id"] == "SZ" && o["object"]["kind"] == "department")
+            .map(|o| o["figures"].clone())
+            .unwrap_or(Value::Null)
+    };
+    let query = format!("/api/v1/evaluation?kind=department&from={from}&to={to}");
+    let (_, v) = get(app, &boss, &query).await;
+    assert_eq!(sz_figures(&v)["due"]["numerator"], 1, "{v}");
+    assert_eq!(v["scheme"]["version"], 0, "{v}");
+
+    // --- objections ---
+    let file = |c: &Client, body: Value| {
+        let c = c.clone();
+        async move {
+            json_of(
+                c.post(app.url("/api/v1/evaluation/objections"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    for (body, status, code) in [
+        (
+            json!({"case_id": case_id, "reason": " "}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reason_required",
+        ),
+        (
+            json!({"case_id": case_id, "reason": "r", "counters": ["nope"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_counter",
+        ),
+        (
+            json!({"case_id": undispatched["id"], "reason": "r"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_counted",
+        ),
+        (
+            json!({"case_id": "no-such-case", "reason": "r"}),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+    ] {
+        let (s, e) = file(&sz, body.clone()).await;
+        assert_eq!((s, e["code"].as_str()), (status, Some(code)), "{body}: {e}");
+    }
+    let (s, _) = file(
+        &hw,
+        json!({"case_id": case_id, "department": "SZ", "reason": "不是我们的"}),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "another department cannot object for SZ"
+    );
+    let (s, o) = file(
+        &sz,
+        json!({"case_id": case_id, "reason": "该点位不属于我局养护范围",
+            "counters": ["dept_due", "dept_handled", "dept_on_time", "dept_closed"]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    assert_eq!(o["status"], "pending");
+    let (s, e) = file(&sz, json!({"case_id": case_id, "reason": "again"})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    let (_, mine) = get(app, &sz, "/api/v1/evaluation/objections").await;
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    let (_, theirs) = get(app, &hw, "/api/v1/evaluation/objections").await;
+    assert_eq!(theirs.as_array().unwrap().len(), 0, "{theirs}");
+    let decide = |c: &Client, body: Value| {
+        let c = c.clone();
+        let id = o["id"].clone();
+        async move {
+            json_of(
+                c.post(app.url(&format!("/api/v1/evaluation/objections/{id}/decision")))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let (s, _) = decide(&sz, json!({"accept": true, "note": "self-approval"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, e) = decide(&admin, json!({"accept": true, "note": ""})).await;
+    assert_eq!(e["code"], "note_required", "{s} {e}");
+    let (s, d) = decide(
+        &admin,
+        json!({"accept": true, "note": "核实属实，不计入考核"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["status"], "accepted");
+    let (s, _) = decide(&admin, json!({"accept": false, "note": "changed my mind"})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "a decision is final");
+    // Recomputed at once, from the rollups and from the events alike.
+    let (_, v) = get(app, &boss, &query).await;
+    assert_eq!(sz_figures(&v)["due"]["numerator"], 0, "{v}");
+    assert_eq!(
+        sz_figures(&v)["filed"]["numerator"],
+        1,
+        "undisputed counters stay: {v}"
+    );
+    let (_, explained) = get(app, &boss, &format!("{query}&explain=true")).await;
+    let counts = |f: Value| {
+        f.as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, x)| (k.clone(), x["numerator"].clone(), x["denominator"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(sz_figures(&v)), counts(sz_figures(&explained)));
+    let (_, audit) = get(
+        app,
+        &app.login("auditadmin").await,
+        "/api/v1/audit?action=evaluation_objection.decide",
+    )
+    .await;
+    assert!(
+        audit.to_string().contains("evaluation_objection.decide"),
+        "{audit}"
+    );
+
+    // --- schemes ---
+    let (s, schemes) = get(app, &admin, "/api/v1/evaluation/schemes").await;
+    assert_eq!(s, StatusCode::OK, "{schemes}");
+    assert_eq!(schemes[0]["version"], 0);
+    assert_eq!(schemes[0]["in_force"], true);
+    let example = schemes[0]["overlay"].as_str().unwrap().to_owned();
+    let create = |body: Value| {
+        let c = admin.clone();
+        async move {
+            json_of(
+                c.post(app.url("/api/v1/evaluation/schemes"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let (s, e) = create(json!({"name": "defaults only", "overlay": ""})).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_scheme")),
+        "{e}"
+    );
+    let problems = e["errors"].as_array().unwrap();
+    assert!(problems.len() >= 2, "every problem is listed: {e}");
+    assert!(e.to_string().contains("not 1.0"), "{e}");
+    let bad = format!("{example}\n[region.classes]\n\"999999999\" = \"三类\"\n");
+    let (s, e) = create(json!({"name": "bad classes", "overlay": bad})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(
+        e.to_string().contains("unknown area") && e.to_string().contains("三类"),
+        "{e}"
+    );
+    let (s, _) = json_of(
+        sz.post(app.url("/api/v1/evaluation/schemes"))
+            .json(&json!({"name": "x", "overlay": example}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let street = street_of(app, "inspector1").await;
+    let good = format!("{example}\n[region.classes]\n\"{street}\" = \"二类\"\n");
+    let (s, v1) = create(json!({"name": "2026 本市方案", "overlay": good})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v1}");
+    assert_eq!(
+        (v1["version"].as_i64(), v1["status"].as_str()),
+        (Some(1), Some("draft"))
+    );
+    let publish = |version: i64, day: &str| {
+        let c = admin.clone();
+        let day = day.to_owned();
+        async move {
+            json_of(
+                c.post(app.url(&format!("/api/v1/evaluation/schemes/{version}/publish")))
+                    .json(&json!({ "effective_from": day }))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let (s, p) = publish(1, from).await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["status"], "published");
+    let (s, _) = publish(1, from).await;
+    assert_eq!(s, StatusCode::CONFLICT, "published versions are immutable");
+    let (_, v2) = create(json!({"name": "draft 2", "overlay": example})).await;
+    let (s, e) = publish(v2["version"].as_i64().unwrap(), "2026-01-01").await;
+    assert_eq!(e["code"], "effective_before_latest", "{s} {e}");
+    let (_, v) = get(app, &boss, &query).await;
+    assert_eq!(v["scheme"]["version"], 1, "{v}");
+    assert_eq!(v["scheme"]["name"], "2026 本市方案");
+
+    // --- print report ---
+    let r = boss
+        .get(app.url(&format!(
+            "/api/v1/evaluation/report.html?from={from}&to={to}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("综合评价报告") && html.contains("专业部门") && html.contains("<svg"),
+        "{html}"
+    );
+    assert!(
+        html.contains("v1 2026 本市方案"),
+        "the report names its scheme"
+    );
+    let r = boss
+        .get(app.url(&format!(
+            "/api/v1/evaluation/report.html?from={from}&to={to}&lang=en"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("Evaluation report"));
+
+    // --- public ranking ---
+    let anonymous = Client::new();
+    let r = anonymous.get(app.url("/rankings")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "off by default");
+    let (s, _) = json_of(
+        boss.put(app.url("/api/v1/evaluation/public-ranking"))
+            .json(&json!({"enabled": true}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "the administrator switches it");
+    let (s, _) = json_of(
+        admin
+            .put(app.url("/api/v1/evaluation/public-ranking"))
+            .json(&json!({"enabled": true}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let r = anonymous.get(app.url("/rankings")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "nothing published yet");
+    app.clock.advance(Duration::days(1));
+    let boss = app.login("leader1").await;
+    let (s, p) = json_of(
+        boss.post(app.url("/api/v1/evaluation/publications"))
+            .json(&json!({"from": from, "to": to}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    assert!(p["scheme"].as_str().unwrap().starts_with("v1 "), "{p}");
+    let r = anonymous.get(app.url("/rankings")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("专业部门"), "{html}");
+    assert!(
+        !html.contains("监督员") && !html.contains("值班长"),
+        "no staff on the public page"
+    );
+    let (s, data) = json_of(
+        anonymous
+            .get(app.url("/api/v1/evaluation/public-ranking"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{data}");
+    for section in data["sections"].as_array().unwrap() {
+        assert!(["department", "street", "community"].contains(&section["kind"].as_str().unwrap()));
+    }
+}
+
 crate::engines_with_city!(
     full_loop_with_rework_extension_and_sub_dispatch,
     idempotent_intake,
@@ -1520,6 +1862,7 @@ crate::engines_with_city!(
     supervision_falls_due,
     two_instances_fire_each_timer_once,
     evaluation_of_a_department,
+    evaluation_schemes_objections_and_public_pages,
 );
 
 /// The demo history is made by the real state machine: every stored case replays from its

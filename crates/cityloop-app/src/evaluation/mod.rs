@@ -5,20 +5,27 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 use cityloop_domain::calendar::CHINA_OFFSET;
 use cityloop_domain::case::{Details, Event};
 use cityloop_domain::{Action, Target};
 use cityloop_eval::{
-    CaseFacts, CaseMeta, Counters, DEFAULT_SCHEME_TOML, EXAMPLE_CITY_OVERLAY_TOML, EvalInputs,
-    Evaluation, EvaluationScheme, FactContext, ObjectKind, ObjectRef, RollupDelta, RollupKey,
-    apply_delta, attach_trend, case_facts, day_start, evaluate, evaluate_facts, rollup_delta,
-    sum_rollups,
+    CaseFacts, CaseMeta, Counters, EvalInputs, Evaluation, FactContext, ObjectKind, ObjectRef,
+    RollupDelta, RollupKey, Tallies, ValidScheme, apply_delta, attach_trend, case_facts, day_start,
+    evaluate, rollup_delta, tally_facts,
 };
 use cityloop_store::RollupRow;
 use serde::Serialize;
 
 use crate::{Actor, App, AppError, AppResult, Ctx, Obj};
+
+pub mod objections;
+pub mod report;
+pub mod schemes;
+
+pub use objections::ObjectionView;
+pub use report::{ReportData, ReportRow, ReportSection};
+pub use schemes::{SchemeInfo, SchemeView};
 
 /// Longest period evaluated in one request.
 const MAX_DAYS: i64 = 366;
@@ -36,8 +43,58 @@ pub struct EvaluationView {
     pub source: &'static str,
     /// Cases read when computed from the events.
     pub cases_considered: Option<usize>,
+    /// The evaluation scheme the period was scored under.
+    pub scheme: SchemeInfo,
     /// Figures, scores, composite (综合指标值), grade and rank per object, by kind and rank.
     pub evaluation: Evaluation,
+}
+
+/// Counters of every object over `[from, to)`: whole calendar months from the month rows, the
+/// days before and after them from the day rows.
+async fn tallies_between(
+    tx: &mut dyn cityloop_store::Tx,
+    from: NaiveDate,
+    to: NaiveDate,
+    kind: Option<&str>,
+) -> AppResult<Tallies> {
+    let ymd = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    let first_whole = if from.day() == 1 {
+        from
+    } else {
+        month_of(from)
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(to)
+    };
+    let last_whole = month_of(to);
+    let mut rows = Vec::new();
+    if first_whole < last_whole {
+        if from < first_whole {
+            rows.extend(
+                tx.rollups_between(&ymd(from), &ymd(first_whole), kind)
+                    .await?,
+            );
+        }
+        rows.extend(
+            tx.month_rollups_between(
+                &first_whole.format("%Y-%m").to_string(),
+                &last_whole.format("%Y-%m").to_string(),
+                kind,
+            )
+            .await?,
+        );
+        if last_whole < to {
+            rows.extend(tx.rollups_between(&ymd(last_whole), &ymd(to), kind).await?);
+        }
+    } else {
+        rows.extend(tx.rollups_between(&ymd(from), &ymd(to), kind).await?);
+    }
+    let mut out = Tallies::new();
+    for r in &rows {
+        if let Some((key, counters)) = parse_row(r) {
+            out.entry(key.object).or_default().counts.add_all(&counters);
+        }
+    }
+    Ok(out)
 }
 
 fn kind_of(code: &str) -> Option<ObjectKind> {
@@ -108,34 +165,35 @@ impl App {
             ));
         }
         let previous_from = from - Duration::days(days);
-        let scheme = EvaluationScheme::from_toml_with_overlay(
-            DEFAULT_SCHEME_TOML,
-            EXAMPLE_CITY_OVERLAY_TOML,
-        )
-        .map_err(|e| AppError::Internal(format!("evaluation scheme: {e}")))?
-        .validated()
-        .map_err(|p| AppError::Internal(format!("evaluation scheme: {p:?}")))?;
+        let active = self.scheme_for(from).await?;
+        let scheme_info = active.info();
+        let scheme = &active.valid;
 
         if !explain {
-            // The day rollups answer without touching the cases.
-            let rows = {
+            // The rollups answer without touching the cases.
+            let kind_filter = kind.map(ObjectKind::code);
+            let (previous, current, grids_previous, grids_current) = {
                 let mut tx = self.store.read().await?;
-                let kind_filter = kind.map(ObjectKind::code);
-                tx.rollups_between(
-                    &previous_from.format("%Y-%m-%d").to_string(),
-                    &to.format("%Y-%m-%d").to_string(),
-                    kind_filter,
-                )
-                .await?
+                let previous =
+                    tallies_between(tx.as_mut(), previous_from, from, kind_filter).await?;
+                let current = tallies_between(tx.as_mut(), from, to, kind_filter).await?;
+                // 漏报率 of inspectors is read off their grids.
+                let (gp, gc) = if kind == Some(ObjectKind::Inspector) {
+                    let g = Some(ObjectKind::Grid.code());
+                    (
+                        Some(tallies_between(tx.as_mut(), previous_from, from, g).await?),
+                        Some(tallies_between(tx.as_mut(), from, to, g).await?),
+                    )
+                } else {
+                    (None, None)
+                };
+                (previous, current, gp, gc)
             };
-            let map: BTreeMap<RollupKey, Counters> = rows.iter().filter_map(parse_row).collect();
-            let inputs = EvalInputs::default();
-            let previous = evaluate(
-                &scheme,
-                &sum_rollups(map.iter(), previous_from, from),
-                &inputs,
-            );
-            let mut evaluation = evaluate(&scheme, &sum_rollups(map.iter(), from, to), &inputs);
+            let inputs_previous =
+                self.eval_inputs(scheme, grids_previous.as_ref().unwrap_or(&previous));
+            let inputs = self.eval_inputs(scheme, grids_current.as_ref().unwrap_or(&current));
+            let previous = evaluate(scheme, &previous, &inputs_previous);
+            let mut evaluation = evaluate(scheme, &current, &inputs);
             attach_trend(&mut evaluation, &previous);
             if let Some(k) = kind {
                 evaluation.objects.retain(|o| o.object.kind == k);
@@ -146,6 +204,7 @@ impl App {
                 previous_from,
                 source: "rollups",
                 cases_considered: None,
+                scheme: scheme_info,
                 evaluation,
             });
         }
@@ -153,17 +212,11 @@ impl App {
         let cases = self
             .facts_between(day_start(previous_from), day_start(to))
             .await?;
-        let inputs = EvalInputs::default();
         let pairs = || cases.iter().map(|(f, m)| (f, m.as_ref()));
-        let previous = evaluate_facts(
-            &scheme,
-            pairs(),
-            day_start(previous_from),
-            day_start(from),
-            &inputs,
-        );
-        let mut evaluation =
-            evaluate_facts(&scheme, pairs(), day_start(from), day_start(to), &inputs);
+        let previous = tally_facts(pairs(), day_start(previous_from), day_start(from));
+        let current = tally_facts(pairs(), day_start(from), day_start(to));
+        let previous = evaluate(scheme, &previous, &self.eval_inputs(scheme, &previous));
+        let mut evaluation = evaluate(scheme, &current, &self.eval_inputs(scheme, &current));
         attach_trend(&mut evaluation, &previous);
         if let Some(k) = kind {
             evaluation.objects.retain(|o| o.object.kind == k);
@@ -174,8 +227,92 @@ impl App {
             previous_from,
             source: "events",
             cases_considered: Some(cases.len()),
+            scheme: scheme_info,
             evaluation,
         })
+    }
+}
+
+impl App {
+    /// What the events cannot tell, from the base data and the scheme: each area's class and grid
+    /// count (for the per-grid 立案数 bands), and each inspector's 漏报率 — problems in the grids of
+    /// their responsibility grids confirmed from public, hotline or media reports (监督举报核实数),
+    /// over the cases filed there (立案数 incl. parked), read off the grid tallies of the period.
+    fn eval_inputs(&self, scheme: &ValidScheme, grid_tallies: &Tallies) -> EvalInputs {
+        use cityloop_eval::{AreaInfo, Counter, Figure};
+        let spatial = self.spatial();
+        let plan = scheme.scheme();
+        let mut inputs = EvalInputs::default();
+        let mut counts: HashMap<(ObjectKind, &str), u32> = HashMap::new();
+        let streets: HashMap<&str, String> = spatial
+            .grids
+            .iter()
+            .map(|g| g.community_code.as_str())
+            .collect::<std::collections::HashSet<_>>()
+            .into_iter()
+            .filter_map(|c| {
+                let street = cityloop_domain::AreaCode::parse(c).ok()?.parent()?;
+                Some((c, street.as_str().to_owned()))
+            })
+            .collect();
+        for g in &spatial.grids {
+            *counts
+                .entry((ObjectKind::Community, g.community_code.as_str()))
+                .or_default() += 1;
+            if let Some(street) = streets.get(g.community_code.as_str()) {
+                *counts
+                    .entry((ObjectKind::Street, street.as_str()))
+                    .or_default() += 1;
+            }
+            inputs.areas.insert(
+                ObjectRef::new(ObjectKind::Grid, g.code.clone()),
+                AreaInfo {
+                    class: plan.area_class(&g.code),
+                    grids: 1,
+                },
+            );
+        }
+        for ((kind, code), grids) in counts {
+            inputs.areas.insert(
+                ObjectRef::new(kind, code),
+                AreaInfo {
+                    class: plan.area_class(code),
+                    grids,
+                },
+            );
+        }
+        let mut grids_of: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+        for (grid, responsibility) in &spatial.responsibility {
+            for r in responsibility {
+                if let Some((_, inspectors)) = spatial.responsibility_info.get(r) {
+                    for &i in inspectors {
+                        grids_of.entry(i).or_default().push(grid.as_str());
+                    }
+                }
+            }
+        }
+        for (inspector, mut grids) in grids_of {
+            grids.sort_unstable();
+            grids.dedup();
+            let (mut missed, mut filed) = (0u64, 0u64);
+            let (mut cases_num, mut cases_den) = (Vec::new(), Vec::new());
+            for grid in grids {
+                let Some(t) = grid_tallies.get(&ObjectRef::new(ObjectKind::Grid, grid)) else {
+                    continue;
+                };
+                missed += t.counts.get(Counter::AreaPublicVerified);
+                filed += t.counts.get(Counter::AreaFiledNet) + t.counts.get(Counter::AreaParked);
+                if let Some(lists) = &t.cases {
+                    let list = |c| lists.get(&c).into_iter().flatten().cloned();
+                    cases_num.extend(list(Counter::AreaPublicVerified));
+                    cases_den.extend(list(Counter::AreaFiledNet).chain(list(Counter::AreaParked)));
+                }
+            }
+            inputs
+                .missed_reports
+                .insert(inspector, Figure::rate(missed, filed, cases_num, cases_den));
+        }
+        inputs
     }
 }
 
@@ -204,16 +341,20 @@ fn area_meta(
     }
 }
 
-fn key_tuple(k: &RollupKey) -> (String, String, String) {
+/// Day rows are keyed `YYYY-MM-DD`, month rows `YYYY-MM` (their key's day is the 1st).
+const DAY: &str = "%Y-%m-%d";
+const MONTH: &str = "%Y-%m";
+
+fn key_in(k: &RollupKey, format: &str) -> (String, String, String) {
     (
-        k.day.format("%Y-%m-%d").to_string(),
+        k.day.format(format).to_string(),
         k.object.kind.code().to_owned(),
         k.object.id.clone(),
     )
 }
 
-fn row_of(k: &RollupKey, counters: &Counters) -> RollupRow {
-    let (day, object_kind, object_id) = key_tuple(k);
+fn row_in(k: &RollupKey, counters: &Counters, format: &str) -> RollupRow {
+    let (day, object_kind, object_id) = key_in(k, format);
     RollupRow {
         day,
         object_kind,
@@ -222,16 +363,65 @@ fn row_of(k: &RollupKey, counters: &Counters) -> RollupRow {
     }
 }
 
-/// Storage rows of freshly built day rollups.
-pub(crate) fn rows_of(rollups: &[cityloop_eval::DayRollup]) -> Vec<RollupRow> {
-    rollups
+fn key_tuple(k: &RollupKey) -> (String, String, String) {
+    key_in(k, DAY)
+}
+
+fn row_of(k: &RollupKey, counters: &Counters) -> RollupRow {
+    row_in(k, counters, DAY)
+}
+
+fn month_key_tuple(k: &RollupKey) -> (String, String, String) {
+    key_in(k, MONTH)
+}
+
+fn month_row_of(k: &RollupKey, counters: &Counters) -> RollupRow {
+    row_in(k, counters, MONTH)
+}
+
+/// Month key of a day: its first day.
+fn month_of(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+/// Month sums of day rows.
+fn month_sums<'a>(
+    days: impl IntoIterator<Item = (&'a RollupKey, &'a Counters)>,
+) -> BTreeMap<RollupKey, Counters> {
+    let mut out: BTreeMap<RollupKey, Counters> = BTreeMap::new();
+    for (k, c) in days {
+        out.entry(RollupKey {
+            day: month_of(k.day),
+            object: k.object.clone(),
+        })
+        .or_default()
+        .add_all(c);
+    }
+    out
+}
+
+/// Stores freshly built day rollups and their month sums (demo load, rebuild from the log).
+pub(crate) async fn store_fresh_rollups(
+    tx: &mut dyn cityloop_store::Tx,
+    rollups: &[cityloop_eval::DayRollup],
+) -> AppResult<()> {
+    let days: Vec<RollupRow> = rollups
         .iter()
         .map(|r| row_of(&r.key, &r.counters))
-        .collect()
+        .collect();
+    tx.put_rollups(&days).await?;
+    let months = month_sums(rollups.iter().map(|r| (&r.key, &r.counters)));
+    let rows: Vec<RollupRow> = months.iter().map(|(k, c)| month_row_of(k, c)).collect();
+    tx.put_month_rollups(&rows).await?;
+    Ok(())
 }
 
 fn parse_row(r: &RollupRow) -> Option<(RollupKey, Counters)> {
-    let day = NaiveDate::parse_from_str(&r.day, "%Y-%m-%d").ok()?;
+    let day = if r.day.len() == 7 {
+        NaiveDate::parse_from_str(&format!("{}-01", r.day), "%Y-%m-%d").ok()?
+    } else {
+        NaiveDate::parse_from_str(&r.day, "%Y-%m-%d").ok()?
+    };
     let kind = kind_of(&r.object_kind)?;
     let counters: Counters = serde_json::from_str(&r.counters).ok()?;
     Some((
@@ -282,6 +472,55 @@ pub(crate) async fn apply_rollup_deltas(
         })
         .collect();
     tx.put_rollups(&out).await?;
+
+    // The same changes summed per month, for the month rows.
+    let mut month_deltas: BTreeMap<RollupKey, BTreeMap<cityloop_eval::Counter, i64>> =
+        BTreeMap::new();
+    for d in deltas.iter().filter(|d| touched.contains(&d.key)) {
+        let slot = month_deltas
+            .entry(RollupKey {
+                day: month_of(d.key.day),
+                object: d.key.object.clone(),
+            })
+            .or_default();
+        for &(c, v) in &d.changes {
+            *slot.entry(c).or_default() += v;
+        }
+    }
+    let month_deltas: Vec<RollupDelta> = month_deltas
+        .into_iter()
+        .map(|(key, changes)| RollupDelta {
+            key,
+            changes: changes.into_iter().filter(|&(_, v)| v != 0).collect(),
+        })
+        .filter(|d| !d.changes.is_empty())
+        .collect();
+    if month_deltas.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<(String, String, String)> = month_deltas
+        .iter()
+        .map(|d| month_key_tuple(&d.key))
+        .collect();
+    let mut months: BTreeMap<RollupKey, Counters> = tx
+        .get_month_rollups(&keys)
+        .await?
+        .iter()
+        .filter_map(parse_row)
+        .collect();
+    let mut rows = Vec::new();
+    for d in &month_deltas {
+        match apply_delta(&mut months, d) {
+            Ok(()) => rows.push(month_row_of(
+                &d.key,
+                &months.get(&d.key).cloned().unwrap_or_default(),
+            )),
+            Err(e) => {
+                tracing::error!(error = %e, "evaluation month rollups drifted from the day rows")
+            }
+        }
+    }
+    tx.put_month_rollups(&rows).await?;
     Ok(())
 }
 
@@ -292,13 +531,27 @@ impl App {
         from: chrono::DateTime<chrono::Utc>,
         to: chrono::DateTime<chrono::Utc>,
     ) -> AppResult<Vec<(CaseFacts, Option<CaseMeta>)>> {
-        let (refs, events) = {
+        let (refs, events, accepted) = {
             let mut tx = self.store.read().await?;
             let refs = tx.evaluation_cases(from, to).await?;
             let ids: Vec<String> = refs.iter().map(|r| r.id.clone()).collect();
             let events = tx.events_of_cases(&ids).await?;
-            (refs, events)
+            let accepted = tx
+                .list_objections(&cityloop_store::ObjectionQuery {
+                    status: Some("accepted".into()),
+                    ..Default::default()
+                })
+                .await?;
+            (refs, events, accepted)
         };
+        let mut accepted_by_case: HashMap<&str, Vec<cityloop_store::ObjectionRecord>> =
+            HashMap::new();
+        for o in &accepted {
+            accepted_by_case
+                .entry(o.case_id.as_str())
+                .or_default()
+                .push(o.clone());
+        }
         let rule_sets = self.rule_sets_of(&events).await?;
         let mut by_case: HashMap<String, Vec<Event>> = HashMap::new();
         for e in events {
@@ -311,8 +564,12 @@ impl App {
             .iter()
             .filter_map(|r| {
                 let events = by_case.get(&r.id)?;
+                let mut facts = case_facts(events, &fctx);
+                if let Some(objections) = accepted_by_case.get(r.id.as_str()) {
+                    facts.excluded = objections::exclusions(objections);
+                }
                 Some((
-                    case_facts(events, &fctx),
+                    facts,
                     area_meta(&r.grid_code, &r.community_code, &r.street_code),
                 ))
             })
@@ -344,6 +601,7 @@ impl App {
         before: &[Event],
         event: &Event,
         meta: Option<&CaseMeta>,
+        excluded: Vec<cityloop_eval::Exclusion>,
     ) -> AppResult<Vec<RollupDelta>> {
         let mut after: Vec<Event> = before.to_vec();
         after.push(event.clone());
@@ -351,11 +609,13 @@ impl App {
         let process = self.process_limits(event.at).await?;
         let calendar = self.calendar();
         let fctx = FactContext::new(&calendar, &rule_sets, &process);
-        let after_facts = case_facts(&after, &fctx);
+        let mut after_facts = case_facts(&after, &fctx);
+        after_facts.excluded = excluded.clone();
         if before.is_empty() {
             return Ok(rollup_delta(None, (&after_facts, meta)));
         }
-        let before_facts = case_facts(before, &fctx);
+        let mut before_facts = case_facts(before, &fctx);
+        before_facts.excluded = excluded;
         Ok(rollup_delta(
             Some((&before_facts, meta)),
             (&after_facts, meta),
@@ -364,6 +624,7 @@ impl App {
 }
 
 const META_ROLLUPS: &str = "evaluation.rollups";
+const META_MONTH_ROLLUPS: &str = "evaluation.rollups_month";
 
 impl App {
     /// Builds the day rollups from the whole event log once (a database that had cases before
@@ -373,6 +634,11 @@ impl App {
         {
             let mut tx = self.store.read().await?;
             if tx.get_meta(META_ROLLUPS).await?.as_deref() == Some("1") {
+                let months_done = tx.get_meta(META_MONTH_ROLLUPS).await?.as_deref() == Some("1");
+                drop(tx);
+                if !months_done {
+                    self.build_month_rollups().await?;
+                }
                 return Ok(());
             }
         }
@@ -384,14 +650,34 @@ impl App {
                 day_start(NaiveDate::from_ymd_opt(9999, 1, 1).unwrap_or_default()),
             )
             .await?;
-        let rows = rows_of(&cityloop_eval::day_rollups(
-            facts.iter().map(|(f, m)| (f, m.as_ref())),
-        ));
+        let rows = cityloop_eval::day_rollups(facts.iter().map(|(f, m)| (f, m.as_ref())));
         let mut tx = self.store.write().await?;
         // Another instance may have built them meanwhile.
         if tx.get_meta(META_ROLLUPS).await?.as_deref() != Some("1") {
-            tx.put_rollups(&rows).await?;
+            // Rows of the old build that the new one lacks must go.
+            let stale_days: Vec<RollupRow> = tx
+                .rollups_between("0000-01-01", "9999-12-31", None)
+                .await?
+                .into_iter()
+                .map(|r| RollupRow {
+                    counters: "{}".into(),
+                    ..r
+                })
+                .collect();
+            tx.put_rollups(&stale_days).await?;
+            let stale_months: Vec<RollupRow> = tx
+                .month_rollups_between("0000-01", "9999-12", None)
+                .await?
+                .into_iter()
+                .map(|r| RollupRow {
+                    counters: "{}".into(),
+                    ..r
+                })
+                .collect();
+            tx.put_month_rollups(&stale_months).await?;
+            store_fresh_rollups(tx.as_mut(), &rows).await?;
             tx.set_meta(META_ROLLUPS, "1", now).await?;
+            tx.set_meta(META_MONTH_ROLLUPS, "1", now).await?;
         }
         tx.commit().await?;
         if !facts.is_empty() {
@@ -401,6 +687,35 @@ impl App {
                 "evaluation rollups built from the case log"
             );
         }
+        Ok(())
+    }
+}
+
+impl App {
+    /// Fills the month rows from the day rows once (a database whose day rollups predate them).
+    async fn build_month_rollups(&self) -> AppResult<()> {
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        if tx.get_meta(META_MONTH_ROLLUPS).await?.as_deref() == Some("1") {
+            return Ok(());
+        }
+        let days: BTreeMap<RollupKey, Counters> = tx
+            .rollups_between("0000-01-01", "9999-12-31", None)
+            .await?
+            .iter()
+            .filter_map(parse_row)
+            .collect();
+        let rows: Vec<RollupRow> = month_sums(days.iter())
+            .iter()
+            .map(|(k, c)| month_row_of(k, c))
+            .collect();
+        tx.put_month_rollups(&rows).await?;
+        tx.set_meta(META_MONTH_ROLLUPS, "1", now).await?;
+        tx.commit().await?;
+        tracing::info!(
+            rows = rows.len(),
+            "evaluation month rollups built from the day rows"
+        );
         Ok(())
     }
 }
@@ -423,7 +738,7 @@ fn kind_zh(kind: ObjectKind) -> &'static str {
 
 impl App {
     /// Display names of evaluated objects: people, departments, areas (grids keep their code).
-    async fn object_names(&self) -> AppResult<HashMap<(ObjectKind, String), String>> {
+    pub(crate) async fn object_names(&self) -> AppResult<HashMap<(ObjectKind, String), String>> {
         let (users, departments) = {
             let mut tx = self.store.read().await?;
             (
@@ -627,19 +942,6 @@ impl App {
 
 // ---------- publishing ----------
 
-/// Name and content hash of the evaluation scheme in use.
-pub fn scheme_stamp() -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(DEFAULT_SCHEME_TOML.as_bytes());
-    h.update(EXAMPLE_CITY_OVERLAY_TOML.as_bytes());
-    let hex = format!("{:x}", h.finalize());
-    format!(
-        "national defaults + example city overlay (sha256 {})",
-        &hex[..12]
-    )
-}
-
 impl App {
     /// Freezes the results of a finished period: stored once, never changed, stamped with the
     /// scheme and the rule sets in force; later data changes do not alter them.
@@ -687,7 +989,7 @@ impl App {
             id: 0,
             period_from: from.format("%Y-%m-%d").to_string(),
             period_to: to.format("%Y-%m-%d").to_string(),
-            scheme: scheme_stamp(),
+            scheme: view.scheme.stamp(),
             rule_sets: serde_json::to_string(&rule_sets).unwrap_or_else(|_| "[]".into()),
             results: Some(
                 serde_json::to_string(&view)
