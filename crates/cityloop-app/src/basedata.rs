@@ -174,6 +174,15 @@ impl App {
         Ok(())
     }
 
+    /// The base data revision the spatial state was built at.
+    pub(crate) fn spatial_revision_stamp(&self) -> String {
+        self.spatial_revision
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_default()
+    }
+
     /// Rebuilds when another instance changed base data (the revision in the database moved).
     pub async fn refresh_spatial_if_changed(&self) -> AppResult<bool> {
         let current = {

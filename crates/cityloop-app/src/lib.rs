@@ -163,6 +163,8 @@ pub struct App {
     /// Started on the first report.
     intake: std::sync::OnceLock<cases::intake::Intake>,
     blobs: cases::evidence::Blobs,
+    /// League tables of finished periods.
+    eval_cache: evaluation::EvalCache,
 }
 
 impl App {
@@ -179,6 +181,7 @@ impl App {
             department_cache: Mutex::new(None),
             intake: std::sync::OnceLock::new(),
             blobs,
+            eval_cache: Default::default(),
             cfg,
             dummy_hash,
             calendar: RwLock::new(Arc::new(calendar)),

@@ -164,6 +164,14 @@ macro_rules! counters {
             pub fn index(self) -> usize {
                 self as usize
             }
+
+            /// The counter with this storage code.
+            pub fn from_code(code: &str) -> Option<Counter> {
+                match code {
+                    $($code => Some(Counter::$name),)*
+                    _ => None,
+                }
+            }
         }
     };
     (@count) => { 0 };

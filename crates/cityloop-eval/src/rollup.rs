@@ -53,8 +53,45 @@ impl Counters {
         }
     }
 
+    /// Removes `other` (a part of `self`: the days of a month row outside a period).
+    pub fn sub_all(&mut self, other: &Counters) {
+        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+            *a = a.saturating_sub(*b);
+        }
+    }
+
     pub fn is_zero(&self) -> bool {
         self.0.iter().all(|&v| v == 0)
+    }
+
+    /// Parses the stored form (`{"code": n, …}`) without intermediate maps: evaluations over
+    /// long periods read hundreds of thousands of rows.
+    pub fn from_json(text: &str) -> Result<Counters, serde_json::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Counters;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of counter codes to counts")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Counters, A::Error> {
+                let mut out = Counters::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let value: u64 = map.next_value()?;
+                    let counter = Counter::from_code(&key).ok_or_else(|| {
+                        serde::de::Error::custom(format!("unknown counter {key}"))
+                    })?;
+                    out.add(counter, value);
+                }
+                Ok(out)
+            }
+        }
+        let mut de = serde_json::Deserializer::from_str(text);
+        let out = serde::Deserializer::deserialize_map(&mut de, Visit)?;
+        de.end()?;
+        Ok(out)
     }
 
     /// Non-zero counters.

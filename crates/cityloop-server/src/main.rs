@@ -1,6 +1,7 @@
 //! `cityloop`: the one binary. Serves the platform, migrates, seeds the demo city and manages users.
 
 mod bench;
+mod bench_evaluation;
 mod bench_intake;
 mod transfer;
 
@@ -205,6 +206,20 @@ enum BenchCommand {
         /// Through the HTTP API (with its JSON, auth and routing) instead of the use case.
         #[arg(long)]
         http: bool,
+    },
+    /// League tables (every object kind) for a month and a year, on the rollups of a simulated
+    /// history of `--per-day` × `--days` cases on the demo city.
+    Evaluation {
+        /// `sqlite` (a fresh temporary file) or the URL of an empty PostgreSQL database.
+        #[arg(long, default_value = "sqlite")]
+        database: String,
+        #[arg(long, default_value_t = 33_334)]
+        per_day: u32,
+        #[arg(long, default_value_t = 300)]
+        days: i64,
+        /// Timed repetitions of each query.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
     },
 }
 
@@ -457,6 +472,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 clients,
                 reports,
                 http,
+            })
+            .await
+        }
+        Command::Bench(BenchCommand::Evaluation {
+            database,
+            per_day,
+            days,
+            runs,
+        }) => {
+            bench_evaluation::evaluation(bench_evaluation::EvaluationBenchArgs {
+                database,
+                per_day,
+                days,
+                runs,
             })
             .await
         }

@@ -72,3 +72,11 @@ CREATE TABLE eval_rollups_month (
     counters    TEXT NOT NULL,
     PRIMARY KEY (month, object_kind, object_id)
 );
+
+-- A month's revision changes with every write to a finished (or future) month's rollups, so a
+-- server can keep computed league tables of finished periods and know when they went stale. The
+-- current month is not tracked: its tables are always computed afresh.
+CREATE TABLE eval_rollup_revisions (
+    month    TEXT PRIMARY KEY,
+    revision TEXT NOT NULL
+);

@@ -169,7 +169,7 @@ const INSERT_EVENT: &str = "INSERT INTO case_events (case_id, version, kind, act
 const CASE_BATCH: usize = 300;
 
 macro_rules! impl_case_sql {
-    ($module:ident, $db:ty, skip_locked = $skip_locked:literal, for_update = $for_update:literal) => {
+    ($module:ident, $db:ty, skip_locked = $skip_locked:literal, for_update = $for_update:literal, packed_rows = $packed_rows:literal) => {
         pub(crate) mod $module {
             use cityloop_store::{
                 AttachmentRecord, BlobRecord, CaseChange, CaseClock, CaseIntake, CaseLink, CaseNew,
@@ -645,6 +645,55 @@ macro_rules! impl_case_sql {
                 kind: Option<&str>,
             ) -> Result<Vec<cityloop_store::RollupRow>> {
                 rollups_between_in(conn, MONTHS, from, to, kind).await
+            }
+
+            pub async fn rollups_packed(
+                conn: &mut Conn,
+                months: bool,
+                from: &str,
+                to: &str,
+                kind: Option<&str>,
+            ) -> Result<String> {
+                let (table, col) = if months { MONTHS } else { DAYS };
+                let sql = format!(
+                    "SELECT {} FROM {table} WHERE {col} >= $1 AND {col} < $2 AND ($3 IS NULL OR object_kind = $3)",
+                    $packed_rows
+                );
+                let packed: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .bind(from)
+                    .bind(to)
+                    .bind(kind)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(map_err)?;
+                Ok(packed.unwrap_or_default())
+            }
+
+            pub async fn bump_rollup_revisions(conn: &mut Conn, months: &[String], revision: &str) -> Result<()> {
+                // One row may be named only once per statement (PostgreSQL's ON CONFLICT).
+                let mut months = months.to_vec();
+                months.sort_unstable();
+                months.dedup();
+                for chunk in months.chunks(1_000) {
+                    let mut qb = Qb::new("INSERT INTO eval_rollup_revisions (month, revision) ");
+                    qb.push_values(chunk, |mut b, m| {
+                        b.push_bind(m).push_bind(revision);
+                    });
+                    qb.push(" ON CONFLICT (month) DO UPDATE SET revision = excluded.revision");
+                    qb.build().execute(&mut *conn).await.map_err(map_err)?;
+                }
+                Ok(())
+            }
+
+            pub async fn rollup_revisions(conn: &mut Conn, from: &str, to: &str) -> Result<Vec<(String, String)>> {
+                sqlx::query_as(
+                    "SELECT month, revision FROM eval_rollup_revisions WHERE month >= $1 AND month < $2 ORDER BY month",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_err)
             }
 
             pub async fn list_schemes(conn: &mut Conn) -> Result<Vec<cityloop_store::SchemeRecord>> {
@@ -1543,12 +1592,20 @@ macro_rules! impl_case_sql {
     };
 }
 
-impl_case_sql!(sqlite, sqlx::Sqlite, skip_locked = "", for_update = "");
+impl_case_sql!(
+    sqlite,
+    sqlx::Sqlite,
+    skip_locked = "",
+    for_update = "",
+    packed_rows =
+        "group_concat(object_kind || char(31) || object_id || char(31) || counters, char(30))"
+);
 // A claimed timer or outbox row stays locked until the claiming transaction ends; another server's
 // claim skips it instead of waiting, so two servers never handle the same item.
 impl_case_sql!(
     postgres,
     sqlx::Postgres,
     skip_locked = " FOR UPDATE SKIP LOCKED",
-    for_update = " FOR UPDATE"
+    for_update = " FOR UPDATE",
+    packed_rows = "string_agg(object_kind || chr(31) || object_id || chr(31) || counters, chr(30))"
 );

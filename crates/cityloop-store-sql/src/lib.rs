@@ -1297,6 +1297,32 @@ macro_rules! impl_tx {
                 cases::$cases::month_rollups_between(&mut self.tx, from, to, kind).await
             }
 
+            async fn rollups_packed(
+                &mut self,
+                months: bool,
+                from: &str,
+                to: &str,
+                kind: Option<&str>,
+            ) -> cityloop_store::Result<String> {
+                cases::$cases::rollups_packed(&mut self.tx, months, from, to, kind).await
+            }
+
+            async fn bump_rollup_revisions(
+                &mut self,
+                months: &[String],
+                revision: &str,
+            ) -> cityloop_store::Result<()> {
+                cases::$cases::bump_rollup_revisions(&mut self.tx, months, revision).await
+            }
+
+            async fn rollup_revisions(
+                &mut self,
+                from: &str,
+                to: &str,
+            ) -> cityloop_store::Result<Vec<(String, String)>> {
+                cases::$cases::rollup_revisions(&mut self.tx, from, to).await
+            }
+
             async fn list_schemes(&mut self) -> cityloop_store::Result<Vec<cityloop_store::SchemeRecord>> {
                 cases::$cases::list_schemes(&mut self.tx).await
             }

@@ -303,6 +303,20 @@ pub trait Tx: Send {
         to: &str,
         kind: Option<&str>,
     ) -> Result<Vec<RollupRow>>;
+    /// The rows of `[from, to)` (day rows, or month rows with `months`) in one string, for bulk
+    /// reads: rows separated by U+001E, fields (object kind, object id, counters JSON) by U+001F.
+    /// One value instead of one result row per rollup row is what makes long periods fast.
+    async fn rollups_packed(
+        &mut self,
+        months: bool,
+        from: &str,
+        to: &str,
+        kind: Option<&str>,
+    ) -> Result<String>;
+    /// Sets the revision of these months (`YYYY-MM`).
+    async fn bump_rollup_revisions(&mut self, months: &[String], revision: &str) -> Result<()>;
+    /// (month, revision) of the months in `[from, to)` that have one.
+    async fn rollup_revisions(&mut self, from: &str, to: &str) -> Result<Vec<(String, String)>>;
     /// Evaluation scheme versions, oldest first.
     async fn list_schemes(&mut self) -> Result<Vec<SchemeRecord>>;
     /// Stores a new version; `Conflict` if the version number is taken.

@@ -28,6 +28,14 @@ pub struct DemoCasesReport {
     pub to: Option<NaiveDate>,
 }
 
+/// What [`App::bench_load_rollups`] produced.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BenchRollups {
+    pub cases: usize,
+    pub events: usize,
+    pub day_rows: usize,
+}
+
 /// Distinct stand-in photos the demo cycles through.
 const PLACEHOLDERS: u64 = 24;
 
@@ -335,6 +343,85 @@ impl App {
         }
         self.invalidate_departments();
         Ok(())
+    }
+
+    /// Evaluation rollups of a large simulated history, for benchmarks: `per_day` reports a day
+    /// over the `days` days before today, simulated in chunks through the real state machine and
+    /// the same fact and credit code as live transitions, then stored as day and month rows. The
+    /// cases themselves are not stored (the league tables never read them).
+    pub async fn bench_load_rollups(
+        &self,
+        days: i64,
+        per_day: u32,
+        seed: u64,
+        progress: impl Fn(usize, usize),
+    ) -> AppResult<BenchRollups> {
+        let now = self.now();
+        let actor = Actor::System("bench".into());
+        let ctx = Ctx::default();
+        self.ensure_demo_handlers(&actor, &ctx).await?;
+        let world = self.demo_world(&actor, &ctx).await?;
+        let calendar = self.calendar();
+        let rule_sets: std::collections::BTreeMap<i64, cityloop_domain::rules::RuleSetContent> =
+            [(
+                world.rule_set_id,
+                (*self.rule_set_content(world.rule_set_id).await?).clone(),
+            )]
+            .into_iter()
+            .collect();
+        let fctx = cityloop_eval::FactContext::new(&calendar, &rule_sets, &world.process);
+        let today = now.with_timezone(&CHINA_OFFSET).date_naive();
+        let start = today - Duration::days(days);
+        let mut rows: HashMap<cityloop_eval::RollupKey, cityloop_eval::Counters> = HashMap::new();
+        let mut out = BenchRollups::default();
+        let chunk = 5;
+        let mut day = start;
+        let mut n = 0u64;
+        while day < today {
+            let to = (day + Duration::days(chunk)).min(today);
+            let opts = Options {
+                from: day,
+                to,
+                reports_per_day: per_day,
+                seed: seed.wrapping_add(n),
+                now,
+            };
+            n += 1;
+            let sims = simulate(&world, &opts, |_| {
+                out.cases += 1;
+                format!("B{}", out.cases)
+            })
+            .map_err(|e| AppError::Internal(format!("bench simulation: {e}")))?;
+            for sim in &sims {
+                out.events += sim.events.len();
+                let grid = &world.grids[sim.grid];
+                let meta = cityloop_eval::CaseMeta {
+                    grid: grid.code.clone(),
+                    community: grid.community_code.clone(),
+                    street: grid.street_code.clone(),
+                };
+                let facts = cityloop_eval::case_facts(&sim.events, &fctx);
+                for c in cityloop_eval::credits(&facts, Some(&meta)) {
+                    rows.entry(cityloop_eval::RollupKey {
+                        day: cityloop_eval::day_of(c.at),
+                        object: c.object,
+                    })
+                    .or_default()
+                    .add(c.counter, 1);
+                }
+            }
+            progress(out.cases, rows.len());
+            day = to;
+        }
+        let rollups: Vec<cityloop_eval::DayRollup> = rows
+            .into_iter()
+            .map(|(key, counters)| cityloop_eval::DayRollup { key, counters })
+            .collect();
+        out.day_rows = rollups.len();
+        let mut tx = self.store.write().await?;
+        crate::evaluation::store_fresh_rollups(tx.as_mut(), &rollups).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     async fn demo_world(&self, actor: &Actor, ctx: &Ctx) -> AppResult<World> {

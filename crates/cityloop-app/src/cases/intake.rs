@@ -297,7 +297,7 @@ async fn try_write(store: &dyn Store, clock: &dyn Clock, batch: &[Job]) -> AppRe
         .filter(|(s, _)| matches!(s, Slot::New(_)))
         .flat_map(|(_, j)| j.p.rollups.iter().cloned())
         .collect();
-    crate::evaluation::apply_rollup_deltas(tx.as_mut(), &rollups).await?;
+    crate::evaluation::apply_rollup_deltas(tx.as_mut(), &rollups, now).await?;
     tx.insert_cases(&news).await.map_err(store_err)?;
     tx.insert_idempotency(&keys).await.map_err(store_err)?;
     tx.insert_attachments(&attachments).await?;

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Actor, App, AppError, AppResult, Ctx, Obj};
 
-pub use demo::DemoCasesReport;
+pub use demo::{BenchRollups, DemoCasesReport};
 pub use evidence::{EvidenceConfig, UploadedBlob};
 pub use intake::IntakeConfig;
 pub use notify::{Notifier, WebhookNotifier};
@@ -527,7 +527,7 @@ impl App {
                 crate::evaluation::objections::exclusions(&accepted),
             )
             .await?;
-        crate::evaluation::apply_rollup_deltas(tx.as_mut(), &deltas).await?;
+        crate::evaluation::apply_rollup_deltas(tx.as_mut(), &deltas, now).await?;
         if !photos.is_empty() {
             let stage = action.kind().code().to_owned();
             let before = if matches!(action, CaseAction::Feedback { .. }) {

@@ -4,6 +4,7 @@
 //! (the defaults' region weights do not sum to 100 % and are refused on their own).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{Datelike, Duration, NaiveDate};
 use cityloop_domain::calendar::CHINA_OFFSET;
@@ -49,49 +50,83 @@ pub struct EvaluationView {
     pub evaluation: Evaluation,
 }
 
-/// Counters of every object over `[from, to)`: whole calendar months from the month rows, the
-/// days before and after them from the day rows.
+/// Counters of every object over `[from, to)` with as few rows as possible: per calendar month
+/// touched, the month row when the period covers it whole; the month row minus the days not
+/// covered when it covers most of it; else the covered day rows.
 async fn tallies_between(
     tx: &mut dyn cityloop_store::Tx,
     from: NaiveDate,
     to: NaiveDate,
     kind: Option<&str>,
 ) -> AppResult<Tallies> {
-    let ymd = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
-    let first_whole = if from.day() == 1 {
-        from
-    } else {
-        month_of(from)
-            .checked_add_months(chrono::Months::new(1))
-            .unwrap_or(to)
-    };
-    let last_whole = month_of(to);
-    let mut rows = Vec::new();
-    if first_whole < last_whole {
-        if from < first_whole {
-            rows.extend(
-                tx.rollups_between(&ymd(from), &ymd(first_whole), kind)
+    let ymd = |d: NaiveDate| d.format(DAY).to_string();
+    let mut plus = Vec::new();
+    let mut minus = Vec::new();
+    let mut month = month_of(from);
+    while month < to {
+        let Some(next) = month.checked_add_months(chrono::Months::new(1)) else {
+            break;
+        };
+        let (start, end) = (from.max(month), to.min(next));
+        let covered = (end - start).num_days();
+        let missing = (next - month).num_days() - covered;
+        if missing == 0 || missing < covered {
+            let m = month.format(MONTH).to_string();
+            plus.push(tx.rollups_packed(true, &m, &format!("{m}~"), kind).await?);
+            if month < start {
+                minus.push(
+                    tx.rollups_packed(false, &ymd(month), &ymd(start), kind)
+                        .await?,
+                );
+            }
+            if end < next {
+                minus.push(
+                    tx.rollups_packed(false, &ymd(end), &ymd(next), kind)
+                        .await?,
+                );
+            }
+        } else {
+            plus.push(
+                tx.rollups_packed(false, &ymd(start), &ymd(end), kind)
                     .await?,
             );
         }
-        rows.extend(
-            tx.month_rollups_between(
-                &first_whole.format("%Y-%m").to_string(),
-                &last_whole.format("%Y-%m").to_string(),
-                kind,
-            )
-            .await?,
-        );
-        if last_whole < to {
-            rows.extend(tx.rollups_between(&ymd(last_whole), &ymd(to), kind).await?);
+        month = next;
+    }
+    // Summed per object over borrowed slices of the packed rows: one key per object.
+    fn sum(packed: &[String]) -> HashMap<(&str, &str), Counters> {
+        let mut sums: HashMap<(&str, &str), Counters> = HashMap::new();
+        for row in packed
+            .iter()
+            .flat_map(|p| p.split('\u{1e}'))
+            .filter(|r| !r.is_empty())
+        {
+            let mut fields = row.splitn(3, '\u{1f}');
+            let (Some(kind), Some(id), Some(json)) = (fields.next(), fields.next(), fields.next())
+            else {
+                tracing::warn!("malformed rollup row skipped");
+                continue;
+            };
+            match Counters::from_json(json) {
+                Ok(c) => sums.entry((kind, id)).or_default().add_all(&c),
+                Err(e) => tracing::warn!(kind, id, error = %e, "unreadable rollup row skipped"),
+            }
         }
-    } else {
-        rows.extend(tx.rollups_between(&ymd(from), &ymd(to), kind).await?);
+        sums
+    }
+    let mut sums = sum(&plus);
+    for (key, counters) in sum(&minus) {
+        if let Some(total) = sums.get_mut(&key) {
+            total.sub_all(&counters);
+        }
     }
     let mut out = Tallies::new();
-    for r in &rows {
-        if let Some((key, counters)) = parse_row(r) {
-            out.entry(key.object).or_default().counts.add_all(&counters);
+    for ((kind, id), counts) in sums {
+        if counts.is_zero() {
+            continue;
+        }
+        if let Some(kind) = kind_of(kind) {
+            out.entry(ObjectRef::new(kind, id)).or_default().counts = counts;
         }
     }
     Ok(out)
@@ -112,7 +147,7 @@ impl App {
         to: NaiveDate,
         explain: bool,
         ctx: &Ctx,
-    ) -> AppResult<EvaluationView> {
+    ) -> AppResult<Arc<EvaluationView>> {
         self.authorize(
             actor,
             Action::EvaluationRead,
@@ -170,6 +205,16 @@ impl App {
         let scheme = &active.valid;
 
         if !explain {
+            // A period whose months all ended a while ago is answered from the cache while no
+            // write changed those months (see `eval_rollup_revisions`).
+            let cache_key = self
+                .finished_period_key(previous_from, to, kind, &scheme_info)
+                .await?;
+            if let Some(key) = &cache_key
+                && let Some(hit) = self.eval_cache.get(key)
+            {
+                return Ok(hit);
+            }
             // The rollups answer without touching the cases.
             let kind_filter = kind.map(ObjectKind::code);
             let (previous, current, grids_previous, grids_current) = {
@@ -198,7 +243,7 @@ impl App {
             if let Some(k) = kind {
                 evaluation.objects.retain(|o| o.object.kind == k);
             }
-            return Ok(EvaluationView {
+            let view = Arc::new(EvaluationView {
                 from,
                 to,
                 previous_from,
@@ -207,6 +252,10 @@ impl App {
                 scheme: scheme_info,
                 evaluation,
             });
+            if let Some(key) = cache_key {
+                self.eval_cache.put(key, view.clone());
+            }
+            return Ok(view);
         }
         // Every case that can earn credit in either period, with its whole history.
         let cases = self
@@ -221,7 +270,7 @@ impl App {
         if let Some(k) = kind {
             evaluation.objects.retain(|o| o.object.kind == k);
         }
-        Ok(EvaluationView {
+        Ok(Arc::new(EvaluationView {
             from,
             to,
             previous_from,
@@ -229,7 +278,7 @@ impl App {
             cases_considered: Some(cases.len()),
             scheme: scheme_info,
             evaluation,
-        })
+        }))
     }
 }
 
@@ -313,6 +362,73 @@ impl App {
                 .insert(inspector, Figure::rate(missed, filed, cases_num, cases_den));
         }
         inputs
+    }
+}
+
+/// League tables of finished periods, reused while their months' revisions stay the same.
+#[derive(Default)]
+pub(crate) struct EvalCache {
+    entries: std::sync::Mutex<std::collections::VecDeque<(String, Arc<EvaluationView>)>>,
+}
+
+/// Entries kept: a few periods of each kind is what league-table pages ask for.
+const EVAL_CACHE_ENTRIES: usize = 32;
+
+impl EvalCache {
+    fn get(&self, key: &str) -> Option<Arc<EvaluationView>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, key: String, view: Arc<EvaluationView>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|(k, _)| *k != key);
+        if entries.len() >= EVAL_CACHE_ENTRIES {
+            entries.pop_front();
+        }
+        entries.push_back((key, view));
+    }
+}
+
+/// Writes in the current month do not bump revisions, so a month is cached only once it ended
+/// longer ago than any transaction that still saw it as current can take.
+const FINISHED_MARGIN_MINUTES: i64 = 10;
+
+impl App {
+    /// The cache key of `[from, to)` if every month it touches is finished: the period, the
+    /// kind, the scheme, the base data revision and each month's rollup revision.
+    async fn finished_period_key(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        kind: Option<ObjectKind>,
+        scheme: &SchemeInfo,
+    ) -> AppResult<Option<String>> {
+        let last_month = month_of(to.pred_opt().unwrap_or(to));
+        let Some(after) = last_month.checked_add_months(chrono::Months::new(1)) else {
+            return Ok(None);
+        };
+        if self.now() < day_start(after) + Duration::minutes(FINISHED_MARGIN_MINUTES) {
+            return Ok(None);
+        }
+        let revisions = {
+            let mut tx = self.store.read().await?;
+            tx.rollup_revisions(
+                &month_of(from).format(MONTH).to_string(),
+                &after.format(MONTH).to_string(),
+            )
+            .await?
+        };
+        let spatial = self.spatial_revision_stamp();
+        Ok(Some(format!(
+            "{from}|{to}|{}|v{}:{}|{spatial}|{revisions:?}",
+            kind.map_or("*", ObjectKind::code),
+            scheme.version,
+            scheme.content_hash
+        )))
     }
 }
 
@@ -413,6 +529,8 @@ pub(crate) async fn store_fresh_rollups(
     let months = month_sums(rollups.iter().map(|r| (&r.key, &r.counters)));
     let rows: Vec<RollupRow> = months.iter().map(|(k, c)| month_row_of(k, c)).collect();
     tx.put_month_rollups(&rows).await?;
+    let touched: Vec<String> = rows.iter().map(|r| r.day.clone()).collect();
+    tx.bump_rollup_revisions(&touched, &new_revision()).await?;
     Ok(())
 }
 
@@ -439,6 +557,7 @@ fn parse_row(r: &RollupRow) -> Option<(RollupKey, Counters)> {
 pub(crate) async fn apply_rollup_deltas(
     tx: &mut dyn cityloop_store::Tx,
     deltas: &[RollupDelta],
+    now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
     if deltas.is_empty() {
         return Ok(());
@@ -521,7 +640,25 @@ pub(crate) async fn apply_rollup_deltas(
         }
     }
     tx.put_month_rollups(&rows).await?;
+    // Finished (and future) months tell cached league tables that they changed.
+    let current = month_of(cityloop_eval::day_of(now));
+    let mut touched: Vec<String> = month_deltas
+        .iter()
+        .map(|d| d.key.day)
+        .filter(|&m| m != current)
+        .map(|m| m.format(MONTH).to_string())
+        .collect();
+    touched.dedup();
+    if !touched.is_empty() {
+        tx.bump_rollup_revisions(&touched, &new_revision()).await?;
+    }
     Ok(())
+}
+
+/// A revision value never used before (cached tables compare it for equality only); random,
+/// since a test clock may stand still.
+fn new_revision() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }
 
 impl App {
@@ -675,6 +812,8 @@ impl App {
                 })
                 .collect();
             tx.put_month_rollups(&stale_months).await?;
+            let stale: Vec<String> = stale_months.iter().map(|r| r.day.clone()).collect();
+            tx.bump_rollup_revisions(&stale, &new_revision()).await?;
             store_fresh_rollups(tx.as_mut(), &rows).await?;
             tx.set_meta(META_ROLLUPS, "1", now).await?;
             tx.set_meta(META_MONTH_ROLLUPS, "1", now).await?;
@@ -710,6 +849,8 @@ impl App {
             .map(|(k, c)| month_row_of(k, c))
             .collect();
         tx.put_month_rollups(&rows).await?;
+        let touched: Vec<String> = rows.iter().map(|r| r.day.clone()).collect();
+        tx.bump_rollup_revisions(&touched, &new_revision()).await?;
         tx.set_meta(META_MONTH_ROLLUPS, "1", now).await?;
         tx.commit().await?;
         tracing::info!(
@@ -992,7 +1133,7 @@ impl App {
             scheme: view.scheme.stamp(),
             rule_sets: serde_json::to_string(&rule_sets).unwrap_or_else(|_| "[]".into()),
             results: Some(
-                serde_json::to_string(&view)
+                serde_json::to_string(&*view)
                     .map_err(|e| AppError::Internal(format!("publication: {e}")))?,
             ),
             note: note.trim().to_owned(),

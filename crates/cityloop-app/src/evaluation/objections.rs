@@ -351,7 +351,7 @@ impl App {
             let meta = case.as_ref().and_then(|c| super::meta_of(&c.intake));
             let deltas = rollup_delta(Some((&before, meta.as_ref())), (&after, meta.as_ref()));
             changes = deltas.iter().map(|d| d.changes.len()).sum();
-            super::apply_rollup_deltas(tx.as_mut(), &deltas).await?;
+            super::apply_rollup_deltas(tx.as_mut(), &deltas, now).await?;
         }
         self.audit(
             tx.as_mut(),

@@ -10,7 +10,7 @@ use cityloop_domain::{Action, Target};
 use cityloop_eval::{Evaluation, Formula, ObjectKind};
 use serde::Serialize;
 
-use super::{EvaluationView, kind_zh};
+use super::kind_zh;
 use crate::{Actor, App, AppError, AppResult, Ctx, Obj};
 
 const META_PUBLIC: &str = "evaluation.public_ranking";
@@ -156,7 +156,7 @@ impl App {
         to: NaiveDate,
         ctx: &Ctx,
     ) -> AppResult<ReportData> {
-        let view: EvaluationView = self.evaluate(actor, kind, from, to, false, ctx).await?;
+        let view = self.evaluate(actor, kind, from, to, false, ctx).await?;
         let names = self.object_names().await?;
         let kinds: Vec<ObjectKind> = ObjectKind::ALL.into_iter().collect();
         Ok(ReportData {

@@ -311,7 +311,7 @@ async fn evaluate(
     auth: Auth,
     ClientCtx(ctx): ClientCtx,
     Query(q): Query<EvaluationQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<impl IntoResponse> {
     let view = s
         .app
         .evaluate(
@@ -323,7 +323,11 @@ async fn evaluate(
             &ctx,
         )
         .await?;
-    Ok(Json(json!(view)))
+    // Serialised straight from the (possibly cached, shared) view: a month of every kind is
+    // several megabytes.
+    let body = serde_json::to_vec(&*view)
+        .map_err(|e| cityloop_app::AppError::Internal(format!("evaluation: {e}")))?;
+    Ok(([(CONTENT_TYPE, "application/json")], body))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -1962,7 +1962,96 @@ async fn demo_history_replays_from_its_events(app: &TestApp) {
     assert_eq!(s, StatusCode::OK);
 }
 
+/// A finished month's league table is reused until something changes that month: an accepted
+/// objection on one of its cases recomputes it.
+async fn finished_months_are_cached_until_they_change(app: &TestApp) {
+    use chrono::{Datelike, Months, NaiveDate};
+    app.app.seed_demo_cases(45, 60, 11).await.unwrap();
+    let sys = Actor::System("t".into());
+    let ctx = Ctx::default();
+    let today = app
+        .app
+        .now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    let this_month = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap();
+    let last_month = this_month - Months::new(1);
+    let first = app
+        .app
+        .evaluate(&sys, None, last_month, this_month, false, &ctx)
+        .await
+        .unwrap();
+    let again = app
+        .app
+        .evaluate(&sys, None, last_month, this_month, false, &ctx)
+        .await
+        .unwrap();
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &again),
+        "a finished month is served again"
+    );
+    // A department and a case it was due on last month.
+    let explained = app
+        .app
+        .evaluate(&sys, Some("department"), last_month, this_month, true, &ctx)
+        .await
+        .unwrap();
+    let (dept, case, due) = explained
+        .evaluation
+        .objects
+        .iter()
+        .find_map(|o| {
+            let f = o.figures.get("due")?;
+            Some((
+                o.object.id.clone(),
+                f.cases_num.first()?.clone(),
+                f.numerator,
+            ))
+        })
+        .expect("a department with cases due last month");
+    app.app
+        .file_objection(&sys, &case, Some(&dept), &[], "not ours", &ctx)
+        .await
+        .unwrap();
+    let id = app
+        .app
+        .list_objections(&sys, Some("pending"), &ctx)
+        .await
+        .unwrap()[0]
+        .id;
+    app.app
+        .decide_objection(&sys, id, true, "accepted", &ctx)
+        .await
+        .unwrap();
+    let after = app
+        .app
+        .evaluate(&sys, None, last_month, this_month, false, &ctx)
+        .await
+        .unwrap();
+    assert!(
+        !std::sync::Arc::ptr_eq(&first, &after),
+        "the change invalidated the cache"
+    );
+    let now_due = after
+        .evaluation
+        .objects
+        .iter()
+        .find(|o| o.object.id == dept && o.object.kind.code() == "department")
+        .and_then(|o| o.figures.get("due"))
+        .map_or(0, |f| f.numerator);
+    assert_eq!(
+        now_due,
+        due - 1,
+        "{dept}: the accepted objection removed one due case"
+    );
+}
+
 mod demo {
-    crate::engines_with_city!(demo_history_replays_from_its_events);
-    use super::demo_history_replays_from_its_events;
+    crate::engines_with_city!(
+        demo_history_replays_from_its_events,
+        finished_months_are_cached_until_they_change
+    );
+    use super::{
+        demo_history_replays_from_its_events, finished_months_are_cached_until_they_change,
+    };
 }
