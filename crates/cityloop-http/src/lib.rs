@@ -5,6 +5,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 mod routes;
+pub mod web;
 
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
@@ -148,14 +149,14 @@ pub fn router(app: Arc<App>, http: HttpConfig) -> Router {
     }
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
-        // Until the web UI lands, the API documentation is the front door.
-        .route("/", get(|| async { axum::response::Redirect::temporary("/api/docs/") }))
+        .merge(web::router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(api)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
         .fallback(not_found)
         .with_state(state.clone())
+        .layer(middleware::from_fn(web::live::observe))
         .layer(DefaultBodyLimit::max(http.body_limit))
         .layer(csrf)
         .layer(TimeoutLayer::with_status_code(
@@ -238,7 +239,13 @@ async fn json_errors(req: Request, next: Next) -> Response {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
-    if is_json {
+    // Web pages render their own errors as HTML.
+    let is_html = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if is_json || is_html {
         return response;
     }
     let (parts, body) = response.into_parts();
