@@ -138,11 +138,12 @@ async function loadDashboard() {
   const num = (kind, fig) => today[kind]?.[fig]?.num;
   setFigure('filed_today', num('shift_leader', 'filings'));
   setFigure('dispatched_today', num('dispatcher', 'dispatches'));
-  setFigure('disposed_today', num('department', 'dept_handled'));
+  setFigure('disposed_today', num('department', 'handled'));
+  // Rates over the last 30 days, summed over the streets (numerators and denominators).
   const street = d.month?.street || {};
-  const closed = street.area_closed?.num, due = street.area_due?.num, onTime = street.area_closed_on_time?.num;
-  setFigure('closure_rate', due !== undefined ? pct(closed, due) : '–');
-  setFigure('on_time_rate', due !== undefined ? pct(onTime, due) : '–');
+  const rate = (f) => (f ? pct(f.num, f.den) : '–');
+  setFigure('closure_rate', rate(street.closing_rate));
+  setFigure('on_time_rate', rate(street.on_time_closing_rate));
 
   chart('chart-trend').setOption({
     title: { text: T('近30天上报', 'Reports, last 30 days'), textStyle: { fontSize: 14 } },

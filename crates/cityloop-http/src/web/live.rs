@@ -94,16 +94,15 @@ pub(crate) async fn observe(req: Request, next: Next) -> Response {
 pub(super) async fn events(_page: Page) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = channel().subscribe();
     let s = stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(data) => return Some((Ok(Event::default().event("case").data(data)), rx)),
-                // A slow screen skipped some moves: tell it to reload everything.
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    return Some((Ok(Event::default().event("resync").data("{}")), rx));
-                }
-                Err(broadcast::error::RecvError::Closed) => return None,
+        let event = match rx.recv().await {
+            Ok(data) => Event::default().event("case").data(data),
+            // A slow screen skipped some moves: tell it to reload everything.
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                Event::default().event("resync").data("{}")
             }
-        }
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok(event), rx))
     });
     Sse::new(s).keep_alive(KeepAlive::new().interval(StdDuration::from_secs(20)))
 }
