@@ -16,6 +16,22 @@ function updateExports() {
   document.getElementById('export-csv').href = `/api/v1/evaluation/export.csv?${params()}`;
 }
 
+// Names of the evaluation's figure ids (the standard's terms); unknown ids are shown as they are.
+const FIGURES = {
+  reports: ['上报数', 'Reports'], decided_reports: ['已处理上报数', 'Decided reports'], valid_reports: ['有效上报数', 'Valid reports'],
+  effective_report_rate: ['有效上报率', 'Valid report rate'], on_time_verify_rate: ['按时核实率', 'On-time verification'],
+  on_time_check_rate: ['按时核查率', 'On-time check'], accepted: ['受理数', 'Accepted'], on_time_accept_rate: ['按时受理率', 'On-time acceptance'],
+  filings: ['立案数', 'Filings'], closings: ['结案数', 'Closings'], accurate_filing_rate: ['准确立案率', 'Accurate filing'],
+  on_time_filing_rate: ['按时立案率', 'On-time filing'], on_time_closing_rate: ['按期结案率', 'On-time closing'],
+  dispatches: ['派遣数', 'Dispatches'], accurate_dispatch_rate: ['准确派遣率', 'Accurate dispatch'], on_time_dispatch_rate: ['按时派遣率', 'On-time dispatch'],
+  closing_rate: ['结案率', 'Closing rate'], disposal_rate: ['处置率', 'Disposal rate'], due: ['应处置数', 'Due'], extensions: ['延期数', 'Extensions'],
+  filed: ['立案数', 'Filed'], handled: ['处置数', 'Handled'], on_time_disposal_rate: ['按期处置率', 'On-time disposal'],
+  overdue_disposals: ['超期处置数', 'Late disposals'], returns: ['回退数', 'Returns'], rework_rate: ['返工率', 'Rework rate'],
+  supervisions: ['督办数', 'Supervisions'], closed: ['结案数', 'Closed'], parked: ['挂账数', 'Parked'],
+  public_report_rate: ['公众举报率', 'Public report rate'], public_verified: ['举报核实数', 'Public reports verified'],
+};
+const figName = (id) => (FIGURES[id] ? T(...FIGURES[id]) : id);
+
 const fmt = (f) => (f.value === null || f.value === undefined ? '–'
   : f.denominator ? `${(100 * f.value).toFixed(1)}% (${f.numerator}/${f.denominator})` : String(f.numerator));
 
@@ -39,7 +55,7 @@ async function load() {
   const table = document.createElement('table');
   table.className = 'list';
   const head = document.createElement('tr');
-  for (const h of [T('排名', 'Rank'), T('对象', 'Object'), T('综合指标值', 'Composite'), T('等级', 'Grade'), ...figNames]) cell(head, h, 'th').scope = 'col';
+  for (const h of [T('排名', 'Rank'), T('对象', 'Object'), T('综合指标值', 'Composite'), T('等级', 'Grade'), ...figNames.map(figName)]) cell(head, h, 'th').scope = 'col';
   table.createTHead().append(head);
   const body = table.createTBody();
   for (const o of objects) {
@@ -88,7 +104,7 @@ async function explain(object) {
   dl.className = 'drill';
   for (const [name, f] of Object.entries(o.figures)) {
     const dt = document.createElement('dt');
-    dt.textContent = `${name}: ${fmt(f)}`;
+    dt.textContent = `${figName(name)}: ${fmt(f)}`;
     const dd = document.createElement('dd');
     const ids = [...new Set([...(f.cases_num || []), ...(f.cases_den || [])])].slice(0, 200);
     for (const id of ids) {
