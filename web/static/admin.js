@@ -28,9 +28,12 @@ if (el && window.L) {
     if (z < 15) {
       const r = await api('GET', `/api/v1/area-shapes?level=community&zoom=${z}`);
       if (r.ok) L.geoJSON(r.data, { style: { color: '#34495e', weight: 1, fillOpacity: 0.03 }, onEachFeature: (f, l) => l.on('click', () => show(f.properties)) }).addTo(grids);
+      // Polygons are drawn on a canvas: say how many for tests and assistive text.
+      el.dataset.features = r.ok ? r.data.features.length : 0;
       return;
     }
     const g = await api('GET', `/api/v1/grids?bbox=${bbox}&zoom=${z}`);
+    el.dataset.features = g.ok ? g.data.features.length : 0;
     if (g.ok) L.geoJSON(g.data, { style: { color: '#7f8c8d', weight: 1, fillOpacity: 0.05 }, onEachFeature: (f, l) => l.on('click', () => show(f.properties)) }).addTo(grids);
     if (z >= 17) {
       const c = await api('GET', `/api/v1/components?bbox=${bbox}&limit=500`);

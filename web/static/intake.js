@@ -111,4 +111,6 @@ form.addEventListener('submit', async (e) => {
     out.append(p, ul);
   }
   form.reset();
+  picked.textContent = T('尚未选择位置', 'No location picked yet');
+  if (marker) { marker.remove(); marker = null; }
 });
