@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 mod report;
 mod routes;
+pub mod web;
 
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
@@ -149,8 +150,7 @@ pub fn router(app: Arc<App>, http: HttpConfig) -> Router {
     }
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
-        // Until the web UI lands, the API documentation is the front door.
-        .route("/", get(|| async { axum::response::Redirect::temporary("/api/docs/") }))
+        .merge(web::router())
         .route("/healthz", get(healthz))
         .route("/rankings", get(routes::evaluation::public_ranking_page))
         .route("/metrics", get(metrics))
@@ -158,6 +158,7 @@ pub fn router(app: Arc<App>, http: HttpConfig) -> Router {
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
         .fallback(not_found)
         .with_state(state.clone())
+        .layer(middleware::from_fn(web::live::observe))
         .layer(DefaultBodyLimit::max(http.body_limit))
         .layer(csrf)
         .layer(TimeoutLayer::with_status_code(
@@ -240,7 +241,13 @@ async fn json_errors(req: Request, next: Next) -> Response {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
-    if is_json {
+    // Web pages render their own errors as HTML.
+    let is_html = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if is_json || is_html {
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -16,3 +16,4 @@ mod crash;
 mod errors;
 mod org;
 mod standards;
+mod web;

@@ -1,0 +1,578 @@
+//! Page handlers: read through the application services (which authorize and scope every read)
+//! and render a template. Forms on the pages post to the JSON API.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::http::header::REFERER;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use chrono::{DateTime, Datelike, Duration, Utc};
+use cityloop_app::cases::{CaseFilter, CaseSummary};
+use cityloop_domain::Role;
+use cityloop_domain::calendar::CHINA_OFFSET;
+use cityloop_store::{AuditQuery, UserQuery};
+use minijinja::value::Serde;
+use minijinja::{Value, context};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::templates::render;
+use super::{LANG_COOKIE, Lang, Page, asset_prefix, home_of, i18n};
+use crate::AppState;
+use crate::dto::UserView;
+
+/// (href, 中文, English, shown to any of these roles)
+const NAV: &[(&str, &str, &str, &[Role])] = &[
+    (
+        "/workbench",
+        "工作台",
+        "Workbench",
+        &[
+            Role::Acceptor,
+            Role::ShiftLeader,
+            Role::Dispatcher,
+            Role::Handler,
+            Role::Leader,
+        ],
+    ),
+    ("/m", "城管通", "Field app", &[Role::Inspector]),
+    ("/intake", "热线登记", "Hotline entry", &[Role::Acceptor]),
+    (
+        "/command",
+        "监督指挥",
+        "Command centre",
+        &[
+            Role::Acceptor,
+            Role::ShiftLeader,
+            Role::Dispatcher,
+            Role::Leader,
+        ],
+    ),
+    (
+        "/cases",
+        "案件查询",
+        "Cases",
+        &[
+            Role::Inspector,
+            Role::Acceptor,
+            Role::ShiftLeader,
+            Role::Dispatcher,
+            Role::Handler,
+            Role::Leader,
+        ],
+    ),
+    (
+        "/evaluation",
+        "综合评价",
+        "Evaluation",
+        &[Role::ShiftLeader, Role::Leader, Role::SysAdmin],
+    ),
+    (
+        "/admin",
+        "系统管理",
+        "Administration",
+        &[Role::SysAdmin, Role::SecAdmin, Role::AuditAdmin],
+    ),
+];
+
+/// What every page template gets: the user, language, navigation and asset prefix.
+fn base(page: &Page, active: &str) -> Value {
+    let en = page.lang == Lang::En;
+    let roles = &page.principal.user.roles;
+    let nav: Vec<_> = NAV
+        .iter()
+        .filter(|(_, _, _, who)| who.iter().any(|r| roles.contains(r)))
+        .map(|(href, zh, e, _)| {
+            json!({"href": href, "label": if en { *e } else { *zh }, "active": *href == active})
+        })
+        .collect();
+    let role_names: Vec<&str> = roles
+        .iter()
+        .map(|r| if en { r.name_en() } else { r.name_zh() })
+        .collect();
+    context! {
+        lang => page.lang.code(),
+        asset => asset_prefix(),
+        nav => to_value(&nav),
+        labels => to_value(&i18n::labels_json(en)),
+        me => to_value(&json!({
+            "id": page.principal.user.id,
+            "username": page.principal.user.username,
+            "display_name": page.principal.user.display_name,
+            "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            "role_names": role_names,
+        })),
+    }
+}
+
+fn page_response(page: &Page, template: &str, active: &str, extra: Value) -> Response {
+    render(template, context! { ..extra, ..base(page, active) })
+}
+
+/// An error from a read: shown on the page rather than as JSON.
+fn error_page(page: &Page, e: impl Into<crate::error::ApiError>) -> Response {
+    let e: crate::error::ApiError = e.into();
+    let mut r = page_response(
+        page,
+        "error.html",
+        "",
+        context! { status => e.status.as_u16(), code => e.body.code.clone(), message => e.body.message.clone() },
+    );
+    *r.status_mut() = e.status;
+    r
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> Value {
+    Value::from(Serde(v))
+}
+
+/// A local redirect target only (never another site).
+fn safe_next(next: Option<&str>) -> Option<String> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .map(str::to_owned)
+}
+
+pub(super) async fn home(page: Page) -> Redirect {
+    Redirect::to(home_of(&page.principal.user.roles))
+}
+
+#[derive(Deserialize)]
+pub(super) struct NextQuery {
+    next: Option<String>,
+}
+
+pub(super) async fn login(jar: CookieJar, Query(q): Query<NextQuery>) -> Response {
+    let lang = match jar.get(LANG_COOKIE).map(|c| c.value()) {
+        Some("en") => "en",
+        _ => "zh",
+    };
+    render(
+        "login.html",
+        context! {
+            lang => lang,
+            asset => asset_prefix(),
+            next => safe_next(q.next.as_deref()).unwrap_or_else(|| "/".into()),
+        },
+    )
+}
+
+pub(super) async fn set_lang(
+    jar: CookieJar,
+    headers: HeaderMap,
+    Path(lang): Path<String>,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let value = if lang == "en" { "en" } else { "zh" };
+    let cookie = Cookie::build((LANG_COOKIE, value))
+        .path("/")
+        .same_site(SameSite::Lax)
+        .permanent()
+        .build();
+    // Back to the page the toggle was pressed on (same site only).
+    let back = safe_next(q.next.as_deref())
+        .or_else(|| {
+            headers
+                .get(REFERER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+                .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
+                .and_then(|p| safe_next(Some(&p)))
+        })
+        .unwrap_or_else(|| "/".into());
+    (jar.add(cookie), Redirect::to(&back)).into_response()
+}
+
+/// Working minutes from now to `due` (negative once overdue), on the working calendar.
+fn remaining_minutes(s: &AppState, due: Option<DateTime<Utc>>) -> Option<i64> {
+    let due = due?;
+    let now = s.app.now();
+    let cal = s.app.calendar();
+    if due >= now {
+        cal.working_minutes_between(now, due)
+            .ok()
+            .map(|e| e.minutes())
+    } else {
+        cal.working_minutes_between(due, now)
+            .ok()
+            .map(|e| -e.minutes())
+    }
+}
+
+/// Task rows with the remaining working time of each.
+fn rows(s: &AppState, tasks: Vec<CaseSummary>) -> Vec<serde_json::Value> {
+    tasks
+        .into_iter()
+        .map(|t| {
+            let remaining = remaining_minutes(s, t.due_at);
+            let mut v = json!(t);
+            v["remaining_minutes"] = json!(remaining);
+            v
+        })
+        .collect()
+}
+
+async fn task_rows(s: &AppState, page: &Page) -> Result<Vec<serde_json::Value>, Response> {
+    let tasks = s
+        .app
+        .my_tasks(&page.actor(), 200, &page.ctx)
+        .await
+        .map_err(|e| error_page(page, e))?;
+    Ok(rows(s, tasks))
+}
+
+pub(super) async fn workbench(State(s): State<AppState>, page: Page) -> Response {
+    let tasks = match task_rows(&s, &page).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    page_response(
+        &page,
+        "workbench.html",
+        "/workbench",
+        context! { tasks => to_value(&tasks) },
+    )
+}
+
+/// The task list alone, for the periodic htmx refresh.
+pub(super) async fn tasks_fragment(State(s): State<AppState>, page: Page) -> Response {
+    let tasks = match task_rows(&s, &page).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    page_response(
+        &page,
+        "tasks.html",
+        "/workbench",
+        context! { tasks => to_value(&tasks) },
+    )
+}
+
+/// Search form fields as the page sends them (empty fields are absent filters).
+#[derive(Deserialize, Default)]
+pub(super) struct SearchForm {
+    q: Option<String>,
+    step: Option<String>,
+    source: Option<String>,
+    urgency: Option<String>,
+    class: Option<String>,
+    offset: Option<i64>,
+}
+
+fn nonempty(v: &Option<String>) -> Option<String> {
+    v.as_ref()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+pub(super) async fn cases(
+    State(s): State<AppState>,
+    page: Page,
+    headers: HeaderMap,
+    Query(f): Query<SearchForm>,
+) -> Response {
+    let filter = CaseFilter {
+        q: nonempty(&f.q),
+        step: nonempty(&f.step),
+        source: nonempty(&f.source),
+        urgency: nonempty(&f.urgency),
+        class: nonempty(&f.class),
+        offset: f.offset,
+        limit: Some(50),
+        order: Some("newest".into()),
+        ..Default::default()
+    };
+    let list = match s.app.search_cases(&page.actor(), &filter, &page.ctx).await {
+        Ok(l) => l,
+        Err(e) => return error_page(&page, e),
+    };
+    let items = rows(&s, list.items);
+    let form = json!({
+        "q": f.q, "step": f.step, "source": f.source, "urgency": f.urgency, "class": f.class,
+    });
+    // htmx asks for the results only.
+    let template = if headers.contains_key("hx-request") {
+        "case_rows.html"
+    } else {
+        "cases.html"
+    };
+    page_response(
+        &page,
+        template,
+        "/cases",
+        context! {
+            items => to_value(&items), total => list.total, offset => list.offset, limit => list.limit, form => to_value(&form),
+            steps => to_value(&cityloop_domain::case::Step::CODES),
+            sources => to_value(&cityloop_domain::case::Source::ALL.iter().map(|s| s.code()).collect::<Vec<_>>()),
+        },
+    )
+}
+
+pub(super) async fn case_page(
+    State(s): State<AppState>,
+    page: Page,
+    Path(id): Path<String>,
+) -> Response {
+    let actor = page.actor();
+    let view = match s.app.get_case(&actor, &id, &page.ctx).await {
+        Ok(v) => v,
+        Err(e) => return error_page(&page, e),
+    };
+    let timeline = match s.app.case_timeline(&actor, &id, &page.ctx).await {
+        Ok(t) => t,
+        Err(e) => return error_page(&page, e),
+    };
+    let allowed = |a: &str| view.allowed.iter().any(|x| x == a);
+    // Extra data only for the forms the server allows; a failed optional read leaves the form
+    // with fewer choices rather than failing the page.
+    let suggestions = if allowed("dispatch") {
+        s.app
+            .dispatch_suggestions(&actor, &id, &page.ctx)
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let duplicates = if allowed("merge") || allowed("accept") {
+        s.app
+            .case_duplicates(&actor, &id, &page.ctx)
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let departments = if allowed("dispatch") || allowed("sub_dispatch") {
+        s.app
+            .list_departments(&actor, &page.ctx)
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let (classes, conditions) = if allowed("file") {
+        let classes = s
+            .app
+            .list_classes(&actor, &page.ctx)
+            .await
+            .unwrap_or_default();
+        let conditions = s
+            .app
+            .rule_set_in_force(&actor, s.app.now(), &page.ctx)
+            .await
+            .ok()
+            .flatten()
+            .map(|r| json!(r.content.conditions))
+            .unwrap_or(json!([]));
+        (json!(classes), conditions)
+    } else {
+        (json!([]), json!([]))
+    };
+    let own_department = departments
+        .iter()
+        .find(|d| Some(d.id) == page.principal.user.department_id)
+        .map(|d| d.id);
+    let sub_units: Vec<_> = departments
+        .iter()
+        .filter(|d| d.parent_id.is_some() && d.parent_id == own_department)
+        .collect();
+    let (before, after): (Vec<_>, Vec<_>) = view
+        .attachments
+        .iter()
+        .partition(|a| a.stage == "report" || a.stage == "verification");
+    let remaining = view.clock.remaining_minutes;
+    page_response(
+        &page,
+        "case.html",
+        "/cases",
+        context! {
+            case => to_value(&view),
+            timeline => to_value(&timeline),
+            suggestions => to_value(&suggestions),
+            duplicates => to_value(&duplicates),
+            departments => to_value(&departments),
+            sub_units => to_value(&sub_units),
+            classes => to_value(&classes),
+            conditions => to_value(&conditions),
+            before => to_value(&before),
+            after => to_value(&after),
+            remaining => remaining,
+        },
+    )
+}
+
+pub(super) async fn intake(State(s): State<AppState>, page: Page) -> Response {
+    let classes = s
+        .app
+        .list_classes(&page.actor(), &page.ctx)
+        .await
+        .unwrap_or_default();
+    page_response(
+        &page,
+        "intake.html",
+        "/intake",
+        context! { classes => to_value(&classes) },
+    )
+}
+
+pub(super) async fn mobile(State(s): State<AppState>, page: Page) -> Response {
+    let tasks = match task_rows(&s, &page).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let classes = s
+        .app
+        .list_classes(&page.actor(), &page.ctx)
+        .await
+        .unwrap_or_default();
+    // This month's figures of the inspector, from the evaluation (when the user may read it).
+    let today = s.app.now().with_timezone(&CHINA_OFFSET).date_naive();
+    let from = today.with_day(1).unwrap_or(today);
+    let me = page.principal.user.id.to_string();
+    let stats: Vec<serde_json::Value> = s
+        .app
+        .evaluate(
+            &page.actor(),
+            Some("inspector"),
+            from,
+            today + Duration::days(1),
+            false,
+            &page.ctx,
+        )
+        .await
+        .ok()
+        .map(|v| json!(v))
+        .and_then(|v| {
+            v["evaluation"]["objects"]
+                .as_array()?
+                .iter()
+                .find(|o| o["object"]["id"] == me.as_str())
+                .cloned()
+        })
+        .and_then(|o| o["figures"].as_object().cloned())
+        .map(|figs| {
+            figs.into_iter()
+                .map(|(name, f)| {
+                    let value = match (f["denominator"].as_u64(), f["value"].as_f64()) {
+                        (Some(d), Some(v)) if d > 0 => format!("{:.1}%", v * 100.0),
+                        _ => f["numerator"].to_string(),
+                    };
+                    json!({"name": name, "value": value})
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    page_response(
+        &page,
+        "mobile.html",
+        "/m",
+        context! { tasks => to_value(&tasks), classes => to_value(&classes), stats => to_value(&stats) },
+    )
+}
+
+pub(super) async fn command(page: Page) -> Response {
+    page_response(&page, "command.html", "/command", context! {})
+}
+
+pub(super) async fn evaluation(State(s): State<AppState>, page: Page) -> Response {
+    let today = s.app.now().with_timezone(&CHINA_OFFSET).date_naive();
+    let from = today.with_day(1).unwrap_or(today);
+    let to = today + Duration::days(1);
+    page_response(
+        &page,
+        "evaluation.html",
+        "/evaluation",
+        context! { from => from.to_string(), to => to.to_string() },
+    )
+}
+
+pub(super) async fn admin(page: Page) -> Response {
+    let section = if page.has(Role::AuditAdmin) && !page.has(Role::SysAdmin) {
+        "audit"
+    } else {
+        "users"
+    };
+    Redirect::to(&format!("/admin/{section}")).into_response()
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct AdminQuery {
+    year: Option<i32>,
+    action: Option<String>,
+    before_id: Option<i64>,
+}
+
+pub(super) async fn admin_section(
+    State(s): State<AppState>,
+    page: Page,
+    Path(section): Path<String>,
+    Query(q): Query<AdminQuery>,
+) -> Response {
+    let actor = page.actor();
+    let ctx = &page.ctx;
+    let data: Result<serde_json::Value, cityloop_app::AppError> = match section.as_str() {
+        "users" => {
+            let departments: HashMap<i64, String> = s
+                .app
+                .list_departments(&actor, ctx)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| (d.id, d.name))
+                .collect();
+            s.app
+                .list_users(&actor, &UserQuery::default(), ctx)
+                .await
+                .map(|users| {
+                    let now = s.app.now();
+                    json!(
+                        users
+                            .into_iter()
+                            .map(|u| {
+                                let dept =
+                                    u.department_id.and_then(|d| departments.get(&d).cloned());
+                                let mut v = json!(UserView::new(u, now));
+                                v["department"] = json!(dept);
+                                v
+                            })
+                            .collect::<Vec<_>>()
+                    )
+                })
+        }
+        "departments" => s.app.list_departments(&actor, ctx).await.map(|d| json!(d)),
+        "areas" => s.app.list_areas(&actor, ctx).await.map(|a| json!(a)),
+        "classes" => s.app.list_classes(&actor, ctx).await.map(|c| json!(c)),
+        "rules" => s.app.list_rule_sets(&actor, ctx).await.map(|r| json!(r)),
+        "calendar" => s
+            .app
+            .calendar_overview(&actor, q.year, ctx)
+            .await
+            .map(|c| json!(c)),
+        "audit" => s
+            .app
+            .list_audit(
+                &actor,
+                AuditQuery {
+                    action: nonempty(&q.action),
+                    before_id: q.before_id,
+                    limit: 100,
+                    ..Default::default()
+                },
+                ctx,
+            )
+            .await
+            .map(|a| json!(a)),
+        "layers" => Ok(json!(null)),
+        _ => Err(cityloop_app::AppError::NotFound("page")),
+    };
+    match data {
+        Ok(data) => page_response(
+            &page,
+            "admin.html",
+            "/admin",
+            context! { section => section, data => to_value(&data), query => to_value(&json!({"action": q.action, "year": q.year})) },
+        ),
+        Err(e) => error_page(&page, e),
+    }
+}

@@ -1,0 +1,185 @@
+//! The web UI's pages: login redirects, each role's start page, and the case page showing the
+//! server's allowed actions and escaping untrusted text. (The browser tests in `web/tests` drive
+//! the same pages in Chromium.)
+
+use reqwest::redirect::Policy;
+use reqwest::{Client, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, TestApp, json_of};
+
+crate::engines_with_city!(
+    pages_by_role,
+    case_page_escapes_text_and_offers_allowed_actions
+);
+
+fn no_redirects() -> Client {
+    Client::builder()
+        .redirect(Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+async fn login(app: &TestApp, username: &str) -> Client {
+    let c = no_redirects();
+    let r = c
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    c
+}
+
+async fn pages_by_role(app: &TestApp) {
+    // Without a session a page sends the browser to the login page, and back afterwards.
+    let r = no_redirects()
+        .get(app.url("/workbench"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login?next=/workbench");
+    let r = no_redirects().get(app.url("/login")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("lang=\"zh-CN\""), "Chinese first");
+    // Static files are served under the tagged prefix the pages use (HTML-escaped there).
+    let css = html
+        .replace("&#x2f;", "/")
+        .split("href=\"")
+        .skip(1)
+        .find_map(|s| s.split('"').next().filter(|p| p.ends_with("/app.css")))
+        .unwrap()
+        .to_owned();
+    let r = no_redirects().get(app.url(&css)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+
+    for (user, start) in [
+        ("inspector1", "/m"),
+        ("acceptor1", "/workbench"),
+        ("dispatcher1", "/workbench"),
+        ("handler1", "/workbench"),
+        ("leader1", "/command"),
+        ("sysadmin", "/admin"),
+    ] {
+        let c = login(app, user).await;
+        let r = c.get(app.url("/")).send().await.unwrap();
+        assert_eq!(r.headers()["location"], start, "{user}");
+        let r = c.get(app.url(start)).send().await.unwrap();
+        let status = r.status();
+        // /admin picks a section.
+        assert!(
+            status == StatusCode::OK || status == StatusCode::SEE_OTHER,
+            "{user} {start}: {status}"
+        );
+        if status == StatusCode::OK {
+            let html = r.text().await.unwrap();
+            assert!(
+                html.contains("data-logout"),
+                "{user} {start} lacks the page frame"
+            );
+        }
+    }
+    // English on request, through the cookie.
+    let c = login(app, "acceptor1").await;
+    let r = c
+        .get(app.url("/lang/en?next=/workbench"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/workbench");
+    let html = c
+        .get(app.url("/workbench"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<html lang=\"en\">") && html.contains("My to-do list"));
+}
+
+async fn case_page_escapes_text_and_offers_allowed_actions(app: &TestApp) {
+    let grid = {
+        let mut tx = app.app.store().read().await.unwrap();
+        tx.list_grids(None).await.unwrap().remove(0)
+    };
+    let (lon, lat) = (
+        (grid.bbox[0] + grid.bbox[2]) / 2.0,
+        (grid.bbox[1] + grid.bbox[3]) / 2.0,
+    );
+    let acceptor = login(app, "acceptor1").await;
+    let evil = "路灯不亮 <script>alert(1)</script><img src=x onerror=alert(2)>";
+    let (status, out) = json_of(
+        acceptor
+            .post(app.url("/api/v1/cases"))
+            .json(&json!({"source": "hotline", "description": evil,
+                "location": {"crs": "wgs84", "x": lon, "y": lat}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{out}");
+    let id = out["case"]["id"].as_str().unwrap().to_owned();
+    for user in ["acceptor1", "shiftleader1", "leader1", "inspector1"] {
+        let c = login(app, user).await;
+        let r = c
+            .get(app.url(&format!("/cases/{id}")))
+            .send()
+            .await
+            .unwrap();
+        if r.status() != StatusCode::OK {
+            // Outside the user's data scope: the page says so, as the API does.
+            let api = c
+                .get(app.url(&format!("/api/v1/cases/{id}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), api.status(), "{user}");
+            continue;
+        }
+        let html = r.text().await.unwrap();
+        assert!(
+            !html.contains("<script>alert(1)"),
+            "{user}: description not escaped"
+        );
+        assert!(
+            !html.contains("<img src=x"),
+            "{user}: description not escaped"
+        );
+        assert!(
+            html.contains("&lt;script&gt;alert(1)"),
+            "{user}: description missing"
+        );
+        // The forms are exactly the actions the server allows this user.
+        let (_, view) = json_of(
+            c.get(app.url(&format!("/api/v1/cases/{id}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let allowed: Vec<&str> = view["allowed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let forms: Vec<&str> = html
+            .split("data-act=\"")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap())
+            .collect();
+        assert_eq!(forms, allowed, "{user}");
+    }
+}
