@@ -47,6 +47,10 @@ pub enum Action {
     EvaluationRead,
     /// Freeze and publish a period's results.
     EvaluationPublish,
+    /// Issue, list and revoke partner API keys (Open311 clients, 12345 platforms).
+    PartnerManage,
+    /// Look at held public reports and approve or reject them.
+    ModerationReview,
 }
 
 impl Action {
@@ -77,6 +81,8 @@ impl Action {
             Action::EvidenceUpload => "evidence.upload",
             Action::EvaluationRead => "evaluation.read",
             Action::EvaluationPublish => "evaluation.publish",
+            Action::PartnerManage => "partner.manage",
+            Action::ModerationReview => "moderation.review",
         }
     }
 }
@@ -224,6 +230,11 @@ pub const GRANTS: &[Grant] = &[
     g(A::EvaluationRead, R::AuditAdmin, S::All),
     // Announcing the month's league tables is the leadership's act.
     g(A::EvaluationPublish, R::Leader, S::All),
+    // Keys let other systems write cases, so they are a system-administration matter.
+    g(A::PartnerManage, R::SysAdmin, S::All),
+    // Held public reports are intake work: the acceptors' desk, with the shift leader above it.
+    g(A::ModerationReview, R::Acceptor, S::All),
+    g(A::ModerationReview, R::ShiftLeader, S::All),
 ];
 
 /// Who is acting, with the data scope that comes from their department and areas.

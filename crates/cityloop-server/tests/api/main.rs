@@ -14,5 +14,7 @@ mod cases;
 mod cli;
 mod crash;
 mod errors;
+mod open311;
 mod org;
+mod public;
 mod standards;
