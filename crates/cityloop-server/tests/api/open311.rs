@@ -623,7 +623,114 @@ async fn updates_get_and_post(app: &TestApp) {
     );
 }
 
+/// A multipart/form-data body with text fields and `media` files.
+fn multipart(fields: &[(&str, String)], files: &[Vec<u8>]) -> (String, Vec<u8>) {
+    let boundary = "cityloop-test-boundary-7MA4YWxk";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (i, f) in files.iter().enumerate() {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"p{i}.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(f);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn media_upload_and_partner_rate(app: &TestApp) {
+    let (lon, lat, event, _) = place_and_services(app).await;
+    let (_, key) = partner_key(app, &["open311"], None).await;
+    let photo = crate::public::jpeg_with_gps();
+    let (ct, body) = multipart(
+        &[
+            ("api_key", key.clone()),
+            ("service_code", event.clone()),
+            ("lat", lat.to_string()),
+            ("long", lon.to_string()),
+            ("description", "附照片".to_owned()),
+        ],
+        &[photo],
+    );
+    let (s, _, text) = text_of(
+        Client::new()
+            .post(app.url("/open311/v2/requests.json"))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let id = v[0]["service_request_id"].as_str().unwrap().to_owned();
+    let (_, r) = get_json(app, &format!("/open311/v2/requests/{id}.json")).await;
+    let url = r[0]["media_url"].as_str().unwrap().to_owned();
+    assert!(url.contains(&format!("/open311/v2/media/{id}/")), "{url}");
+    assert_eq!(
+        r[0]["extended_attributes"]["photos"][0]["media_url"],
+        url.as_str()
+    );
+    let copy = Client::new().get(&url).send().await.unwrap();
+    assert_eq!(copy.status(), StatusCode::OK);
+    assert_eq!(copy.headers()["content-type"], "image/jpeg");
+    let copy = copy.bytes().await.unwrap();
+    assert!(
+        cityloop_evidence::exif_info(&copy)
+            .and_then(|e| e.gps)
+            .is_none()
+    );
+
+    // A partner's hourly rate: beyond it, 429 with Retry-After in the Open311 error shape.
+    let slow = app
+        .app
+        .create_partner_key(
+            &Actor::System("test".into()),
+            PartnerKeyInput {
+                name: "slow".into(),
+                scopes: vec!["open311".into()],
+                rate_per_hour: 2,
+                webhook_url: None,
+            },
+            &Ctx::default(),
+        )
+        .await
+        .unwrap()
+        .key;
+    let form = |n: usize| {
+        vec![
+            ("api_key", slow.clone()),
+            ("service_code", event.clone()),
+            ("lat", lat.to_string()),
+            ("long", lon.to_string()),
+            ("description", format!("第{n}次")),
+        ]
+    };
+    for n in 0..2 {
+        let (s, _, _) = post_form(app, "/open311/v2/requests.xml", &form(n)).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let r = form_request(app, "/open311/v2/requests.xml", &form(2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_xml_error(&r.text().await.unwrap(), "429");
+}
+
 crate::engines_with_city!(
+    media_upload_and_partner_rate,
     discovery_in_both_formats,
     services_and_definitions,
     post_errors,

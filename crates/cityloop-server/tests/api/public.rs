@@ -15,7 +15,7 @@ use crate::open311::partner_key;
 const PHONE: &str = "13812345678";
 
 /// A JPEG whose EXIF names where it was taken (30.25° N, 120.5° E).
-fn jpeg_with_gps() -> Vec<u8> {
+pub(crate) fn jpeg_with_gps() -> Vec<u8> {
     fn entry(out: &mut Vec<u8>, tag: u16, kind: u16, count: u32, value: u32) {
         out.extend_from_slice(&tag.to_le_bytes());
         out.extend_from_slice(&kind.to_le_bytes());
