@@ -738,3 +738,98 @@ crate::engines_with_city!(
     list_filters_and_errors,
     updates_get_and_post,
 );
+
+/// A deployment that takes keyless Open311 posts holds them for moderation: the client gets a
+/// token, then the id once an acceptor approves.
+async fn keyless_posts_are_held_with_a_token(app: &TestApp) {
+    let (lon, lat, event, _) = place_and_services(app).await;
+    let (s, _, body) = post_form(
+        app,
+        "/open311/v2/requests.json",
+        &[
+            ("service_code", event.clone()),
+            ("lat", lat.to_string()),
+            ("long", lon.to_string()),
+            ("description", "无密钥上报".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert!(v[0].get("service_request_id").is_none(), "{v}");
+    let token = v[0]["token"].as_str().unwrap().to_owned();
+    let (_, t) = get_json(app, &format!("/open311/v2/tokens/{token}.json")).await;
+    assert!(t[0]["service_request_id"].is_null());
+    // A wrong key is still refused.
+    let (s, _, _) = post_form(
+        app,
+        "/open311/v2/requests.json",
+        &[
+            ("api_key", "cl311_wrong".to_owned()),
+            ("service_code", event.clone()),
+            ("lat", lat.to_string()),
+            ("long", lon.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let acceptor = app.login("acceptor1").await;
+    let queue: Value = acceptor
+        .get(app.url("/api/v1/moderation"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queue[0]["reason"], "keyless_open311");
+    let id = queue[0]["id"].as_i64().unwrap();
+    let d: Value = acceptor
+        .post(app.url(&format!("/api/v1/moderation/{id}/decision")))
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (_, t) = get_json(app, &format!("/open311/v2/tokens/{token}.json")).await;
+    assert_eq!(t[0]["service_request_id"], d["case_id"]);
+    let (s, r) = get_json(
+        app,
+        &format!(
+            "/open311/v2/requests/{}.json",
+            d["case_id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(r[0]["description"], "无密钥上报");
+}
+
+mod keyless {
+    use cityloop_store_tests::TestDb;
+
+    use crate::helpers::TestApp;
+
+    fn tune(cfg: &mut cityloop_server::config::Config) {
+        cfg.public.open311_keyless = true;
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        let app = TestApp::start_with_city_tuned(TestDb::sqlite(), tune).await;
+        super::keyless_posts_are_held_with_a_token(&app).await;
+        app.stop().await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        let Some(db) = TestDb::postgres().await else {
+            return;
+        };
+        let app = TestApp::start_with_city_tuned(db, tune).await;
+        super::keyless_posts_are_held_with_a_token(&app).await;
+        app.stop().await;
+    }
+}
