@@ -1596,6 +1596,9 @@ macro_rules! impl_tx {
             async fn public_case_ids(&mut self, q: &cityloop_store::PublicCaseQuery) -> cityloop_store::Result<Vec<String>> {
                 public::$cases::public_case_ids(&mut self.tx, q).await
             }
+            async fn clear_contact_phone(&mut self, case_id: &str) -> cityloop_store::Result<bool> {
+                public::$cases::clear_contact_phone(&mut self.tx, case_id).await
+            }
         }
 
         impl SqlTx<$db> {

@@ -618,6 +618,17 @@ macro_rules! impl_public_sql {
                 Ok(())
             }
 
+            pub async fn clear_contact_phone(conn: &mut Conn, case_id: &str) -> Result<bool> {
+                let r = sqlx::query(
+                    "UPDATE cases SET contact_phone = NULL WHERE id = $1 AND contact_phone IS NOT NULL",
+                )
+                .bind(case_id)
+                .execute(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
             pub async fn public_case_ids(conn: &mut Conn, q: &PublicCaseQuery) -> Result<Vec<String>> {
                 let mut qb = Qb::new("SELECT id FROM cases WHERE 1 = 1");
                 if let Some(ids) = &q.ids {

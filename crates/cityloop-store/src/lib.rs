@@ -419,4 +419,7 @@ pub trait Tx: Send {
     ) -> Result<()>;
     /// Ids of matching cases, newest report first.
     async fn public_case_ids(&mut self, q: &PublicCaseQuery) -> Result<Vec<String>>;
+    /// Forgets the reporter's phone once the follow-up no longer needs it; false when there was
+    /// none.
+    async fn clear_contact_phone(&mut self, case_id: &str) -> Result<bool>;
 }

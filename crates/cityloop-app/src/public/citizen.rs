@@ -647,6 +647,8 @@ impl App {
                     rated_at: now,
                 })
                 .await?;
+                // The phone was kept only to ask this question; a fixed case needs it no more.
+                let phone_erased = fixed && tx.clear_contact_phone(&rec.case.id).await?;
                 self.audit(
                     tx.as_mut(),
                     &Actor::System(format!("followup:{channel}")),
@@ -654,7 +656,8 @@ impl App {
                     Obj::new("case", &rec.case.id),
                     "ok",
                     ctx,
-                    json!({"fixed": fixed, "rating": rating, "round": round, "satisfied": satisfied}),
+                    json!({"fixed": fixed, "rating": rating, "round": round, "satisfied": satisfied,
+                           "phone_erased": phone_erased}),
                 )
                 .await?;
             }

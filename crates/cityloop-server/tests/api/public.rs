@@ -221,6 +221,10 @@ async fn report_follow_and_rate(app: &TestApp) {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("not_closed"))
     );
 
+    let staff_client = app.login("acceptor1").await;
+    let (_, staff) = get(&staff_client, app, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(staff["intake"]["contact_phone"], "138****5678");
+
     close_case(app, &id).await;
     let (_, page) = get(&c, app, &format!("/api/v1/public/cases/{id}")).await;
     assert_eq!(page["status"], "closed");
@@ -288,6 +292,10 @@ async fn report_follow_and_rate(app: &TestApp) {
     assert_eq!(s, StatusCode::CONFLICT);
     let (_, page) = get(&c, app, &format!("/api/v1/public/cases/{id}")).await;
     assert_eq!(page["followup_open"], false);
+    // The phone was kept for this question only.
+    let acceptor = app.login("acceptor1").await;
+    let (_, staff) = get(&acceptor, app, &format!("/api/v1/cases/{id}")).await;
+    assert!(staff["intake"]["contact_phone"].is_null(), "{staff}");
 
     let by_dept = satisfaction_of(app, "department").await;
     let sz = by_dept

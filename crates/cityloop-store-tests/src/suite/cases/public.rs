@@ -72,6 +72,7 @@ pub async fn public_participation_rows(store: &dyn Store) {
     let open = Flow::open(&case_id(1), Source::Public, "路灯不亮", 0, t0()).with(
         CaseIntake {
             reported_class: Some("C0301".into()),
+            contact_phone: Some("13800000000".into()),
             ..located("330188001001001", 120.10, 30.20)
         },
         clock(Some(t0() + Duration::hours(4)), "normal"),
@@ -326,6 +327,16 @@ pub async fn public_participation_rows(store: &dyn Store) {
     let dup = tx.insert_hotline_order(&order).await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
     drop(tx);
+
+    // The phone is forgotten once the follow-up is done.
+    let mut tx = store.write().await.unwrap();
+    assert!(tx.clear_contact_phone(&case_id(1)).await.unwrap());
+    assert!(!tx.clear_contact_phone(&case_id(1)).await.unwrap());
+    assert!(!tx.clear_contact_phone(&case_id(2)).await.unwrap());
+    let rec = tx.get_case(&case_id(1)).await.unwrap().unwrap();
+    assert_eq!(rec.intake.contact_phone, None);
+    assert_eq!(rec.intake.reported_class.as_deref(), Some("C0301"));
+    tx.commit().await.unwrap();
 
     // The public listing.
     let mut tx = store.read().await.unwrap();
