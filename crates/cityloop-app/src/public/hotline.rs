@@ -37,6 +37,16 @@ pub struct HotlineOrderInput {
     pub caller_phone: Option<String>,
 }
 
+/// A status the hotline sends on an order it already handed over.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HotlineStatusInput {
+    /// `催办`/`urge`: the caller chased the order; the case gets a reminder (催办).
+    pub status: String,
+    #[serde(default)]
+    pub note: String,
+}
+
 /// The hotline's call-back result.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -331,6 +341,72 @@ impl App {
             .await?
             .ok_or(AppError::NotFound("case"))?;
         Ok(self.order_view(&o, &rec, false))
+    }
+
+    /// A later status from the hotline. `催办`/`urge` reminds whoever holds the case now;
+    /// anything else is refused rather than ignored.
+    pub async fn hotline_status(
+        &self,
+        key: Option<&str>,
+        order_id: &str,
+        input: HotlineStatusInput,
+        ctx: &Ctx,
+    ) -> AppResult<HotlineOrderView> {
+        let partner = self.partner_for_key(key, "hotline").await?;
+        let (order, rec) = {
+            let mut tx = self.store.read().await?;
+            let o = tx
+                .get_hotline_order(partner.id, order_id)
+                .await?
+                .ok_or(AppError::NotFound("order"))?;
+            let rec = tx
+                .get_case(&o.case_id)
+                .await?
+                .ok_or(AppError::NotFound("case"))?;
+            (o, rec)
+        };
+        if !matches!(input.status.trim(), "催办" | "urge") {
+            return Err(AppError::rejected(
+                "unknown_hotline_status",
+                "status",
+                format!(
+                    "{} is not a status this exchange takes; send 催办/urge",
+                    input.status
+                ),
+            ));
+        }
+        if matches!(rec.case.step, Step::Closed(_)) {
+            return Err(AppError::rejected(
+                "case_closed",
+                "status",
+                "the order was already replied to",
+            ));
+        }
+        let note = if input.note.trim().is_empty() {
+            "12345催办 The hotline chased this order".to_owned()
+        } else {
+            format!("12345催办：{}", input.note.trim())
+        };
+        self.act(
+            &Actor::System(partner_actor_name(Some(&partner))),
+            &rec.case.id,
+            crate::cases::ActInput {
+                version: i64::try_from(rec.case.version).unwrap_or(i64::MAX),
+                action: crate::cases::ActionInput::Remind { note },
+            },
+            ctx,
+        )
+        .await?;
+        let mut tx = self.store.read().await?;
+        let rec = tx
+            .get_case(&rec.case.id)
+            .await?
+            .ok_or(AppError::NotFound("case"))?;
+        let order = tx
+            .get_hotline_order(partner.id, order_id)
+            .await?
+            .unwrap_or(order);
+        Ok(self.order_view(&order, &rec, false))
     }
 
     /// The hotline's call-back (回访) on a replied order: feeds 满意率; "not fixed" reopens.

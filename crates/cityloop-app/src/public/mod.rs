@@ -25,7 +25,9 @@ pub use citizen::{
     PublicReportInput, PublicReportOutcome, SatisfactionRow,
 };
 pub(crate) use hotline::on_transition;
-pub use hotline::{HotlineNotifier, HotlineOrderInput, HotlineOrderView, HotlineRatingInput};
+pub use hotline::{
+    HotlineNotifier, HotlineOrderInput, HotlineOrderView, HotlineRatingInput, HotlineStatusInput,
+};
 pub use limits::Limiter;
 
 /// Settings of the public endpoints.

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use cityloop_app::public::{HotlineOrderInput, HotlineRatingInput};
+use cityloop_app::public::{HotlineOrderInput, HotlineRatingInput, HotlineStatusInput};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,6 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(push_order))
         .routes(routes!(get_order))
         .routes(routes!(rate_order))
+        .routes(routes!(order_status))
 }
 
 fn key(headers: &HeaderMap) -> Option<String> {
@@ -69,6 +70,26 @@ async fn get_order(
     Ok(Json(json!(
         s.app
             .hotline_order(key(&headers).as_deref(), &order_id)
+            .await?
+    )))
+}
+
+/// A later status from the hotline on an order: `催办`/`urge` (the caller chased it) reminds
+/// whoever holds the case now. Other statuses are refused with `unknown_hotline_status`.
+#[utoipa::path(post, path = "/hotline/v1/orders/{order_id}/status", tag = "hotline", params(("order_id" = String, Path)),
+    request_body = Object,
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn order_status(
+    State(s): State<AppState>,
+    ClientCtx(ctx): ClientCtx,
+    headers: HeaderMap,
+    Path(order_id): Path<String>,
+    ApiJson(input): ApiJson<HotlineStatusInput>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        s.app
+            .hotline_status(key(&headers).as_deref(), &order_id, input, &ctx)
             .await?
     )))
 }

@@ -775,8 +775,33 @@ async fn hotline_round_trip(app: &TestApp) {
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
+    // The caller chases it: 催办 becomes a reminder on the case.
+    let chase = |body: Value| {
+        c.post(app.url("/hotline/v1/orders/GD-20260302-0001/status"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let (s, o) = json_of(
+        chase(json!({"status": "催办", "note": "市民再次来电"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{o}");
+    let (s, e) = json_of(chase(json!({"status": "撤单"})).await.unwrap()).await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("unknown_hotline_status")
+        )
+    );
     let acceptor = app.login("acceptor1").await;
     let (_, case) = get(&acceptor, app, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["case"]["reminders"], 1);
+    let (_, events) = get(&acceptor, app, &format!("/api/v1/cases/{id}/events")).await;
+    assert!(events.to_string().contains("市民再次来电"), "{events}");
     assert_eq!(case["source"], "hotline");
     assert_eq!(case["intake"]["external_ref"], "GD-20260302-0001");
     assert_eq!(case["intake"]["contact_phone"], "136****0000");
