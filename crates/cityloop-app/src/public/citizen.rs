@@ -164,19 +164,20 @@ impl App {
         ctx.ip.clone().unwrap_or_else(|| "unknown".into())
     }
 
-    /// Counts a citizen submission against the address's hourly and the phone's daily quota.
-    fn submission_limits(&self, ctx: &Ctx, phone: Option<&str>) -> AppResult<()> {
+    /// Counts a citizen submission of a kind (`report`, `metoo`) against the address's hourly
+    /// and the phone's daily quota.
+    fn submission_limits(&self, kind: &str, ctx: &Ctx, phone: Option<&str>) -> AppResult<()> {
         let cfg = &self.cfg.public;
         let now = self.now();
         self.limiter.check(
-            &format!("report-ip:{}", Self::ip_key(ctx)),
+            &format!("{kind}-ip:{}", Self::ip_key(ctx)),
             cfg.reports_per_ip_hour,
             Duration::hours(1),
             now,
         )?;
         if let Some(p) = phone {
             self.limiter.check(
-                &format!("report-phone:{}", crate::secret::token_digest(p)),
+                &format!("{kind}-phone:{}", crate::secret::token_digest(p)),
                 cfg.reports_per_phone_day,
                 Duration::days(1),
                 now,
@@ -223,7 +224,7 @@ impl App {
             .filter(|p| !p.is_empty())
             .map(normalise_phone)
             .transpose()?;
-        self.submission_limits(ctx, phone.as_deref())?;
+        self.submission_limits("report", ctx, phone.as_deref())?;
         let class = self
             .offered_classes()
             .await?
@@ -477,7 +478,7 @@ impl App {
             .filter(|p| !p.is_empty())
             .map(normalise_phone)
             .transpose()?;
-        self.submission_limits(ctx, phone.as_deref())?;
+        self.submission_limits("metoo", ctx, phone.as_deref())?;
         let who = match &phone {
             Some(p) => format!("phone:{p}"),
             None => format!("ip:{}", Self::ip_key(ctx)),
