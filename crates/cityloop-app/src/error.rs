@@ -51,6 +51,9 @@ pub enum AppError {
         allowed: Vec<String>,
         current: Option<serde_json::Value>,
     },
+    /// Too many requests from one client, phone or partner; try again after this many seconds.
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]

@@ -12,6 +12,7 @@ mod error;
 pub mod evaluation;
 pub mod import;
 mod org;
+pub mod public;
 pub mod rules_io;
 mod secret;
 pub mod spatial;
@@ -43,6 +44,7 @@ pub struct AppConfig {
     pub password_policy: PasswordPolicy,
     pub argon2: secret::HashParams,
     pub cases: cases::CasesConfig,
+    pub public: public::PublicConfig,
 }
 
 impl Default for AppConfig {
@@ -55,6 +57,7 @@ impl Default for AppConfig {
             password_policy: PasswordPolicy::default(),
             argon2: secret::HashParams::default(),
             cases: cases::CasesConfig::default(),
+            public: public::PublicConfig::default(),
         }
     }
 }
@@ -165,6 +168,8 @@ pub struct App {
     blobs: cases::evidence::Blobs,
     /// League tables of finished periods.
     eval_cache: evaluation::EvalCache,
+    /// Rate-limit windows of the public endpoints (per instance).
+    limiter: public::Limiter,
 }
 
 impl App {
@@ -182,6 +187,7 @@ impl App {
             intake: std::sync::OnceLock::new(),
             blobs,
             eval_cache: Default::default(),
+            limiter: public::Limiter::default(),
             cfg,
             dummy_hash,
             calendar: RwLock::new(Arc::new(calendar)),

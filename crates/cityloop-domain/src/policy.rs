@@ -55,6 +55,10 @@ pub enum Action {
     EvaluationObject,
     /// Accept or reject objections.
     EvaluationDecide,
+    /// Issue, list and revoke partner API keys (Open311 clients, 12345 platforms).
+    PartnerManage,
+    /// Look at held public reports and approve or reject them.
+    ModerationReview,
 }
 
 impl Action {
@@ -89,6 +93,8 @@ impl Action {
             Action::EvaluationConfigure => "evaluation.configure",
             Action::EvaluationObject => "evaluation.object",
             Action::EvaluationDecide => "evaluation.decide",
+            Action::PartnerManage => "partner.manage",
+            Action::ModerationReview => "moderation.review",
         }
     }
 }
@@ -248,6 +254,11 @@ pub const GRANTS: &[Grant] = &[
     // A department disputes its own counting; an administrator decides.
     g(A::EvaluationObject, R::Handler, S::OwnDepartment),
     g(A::EvaluationDecide, R::SysAdmin, S::All),
+    // Keys let other systems write cases, so they are a system-administration matter.
+    g(A::PartnerManage, R::SysAdmin, S::All),
+    // Held public reports are intake work: the acceptors' desk, with the shift leader above it.
+    g(A::ModerationReview, R::Acceptor, S::All),
+    g(A::ModerationReview, R::ShiftLeader, S::All),
 ];
 
 /// Who is acting, with the data scope that comes from their department and areas.

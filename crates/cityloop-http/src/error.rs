@@ -42,6 +42,8 @@ pub struct ApiError {
     pub status: StatusCode,
     /// Boxed: errors travel through every handler's `Result`, so keep that small.
     pub body: Box<ErrorBody>,
+    /// Seconds for `Retry-After` (429).
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -58,6 +60,7 @@ impl ApiError {
                 allowed: None,
                 errors: None,
             }),
+            retry_after: None,
         }
     }
 
@@ -185,6 +188,15 @@ impl From<AppError> for ApiError {
                 err.body.current = current;
                 err
             }
+            AppError::RateLimited { retry_after_secs } => {
+                let mut err = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("too many requests; retry in {retry_after_secs} s"),
+                );
+                err.retry_after = Some(retry_after_secs);
+                err
+            }
             AppError::Unavailable(m) => {
                 tracing::error!(error = %m, "storage unavailable");
                 ApiError::new(
@@ -207,6 +219,50 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut r = (self.status, Json(self.body)).into_response();
+        if let Some(secs) = self.retry_after {
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        r
     }
+}
+
+/// The Open311 error for an application error: 404 for unknown things, 403 for keys, 400 for
+/// everything the client can fix; 429 and 503 go beyond the spec because a retry helps there.
+pub fn open311_error(e: AppError) -> (cityloop_open311::Open311Error, Option<u64>) {
+    use cityloop_open311::{ErrorKind as K, Open311Error as E};
+    let out = match e {
+        AppError::NotFound(what) => E::new(K::NotFound, "404", format!("{what} not found")),
+        AppError::Forbidden(m) => E::new(K::Forbidden, "403", m),
+        AppError::Unauthenticated | AppError::InvalidCredentials => {
+            E::new(K::Forbidden, "403", "api_key required")
+        }
+        AppError::RateLimited { retry_after_secs } => {
+            return (
+                E::new(
+                    K::TooMany,
+                    "429",
+                    format!("too many requests; retry in {retry_after_secs} s"),
+                ),
+                Some(retry_after_secs),
+            );
+        }
+        AppError::Invalid(f) => E::bad(f.field.clone(), f.to_string()),
+        AppError::Rejected { code, message, .. } => E::bad(code, message),
+        AppError::Unavailable(m) => {
+            tracing::error!(error = %m, "storage unavailable");
+            E::new(
+                K::Unavailable,
+                "503",
+                "storage unavailable; nothing was stored",
+            )
+        }
+        AppError::Internal(m) => {
+            tracing::error!(error = %m, "internal error");
+            E::new(K::Internal, "500", "internal error")
+        }
+        other => E::bad("400", other.to_string()),
+    };
+    (out, None)
 }

@@ -84,6 +84,9 @@ pub struct AppState {
         (name = "standards", description = "Taxonomy, filing rules (versioned), responsibility matrix, working calendar"),
         (name = "cases", description = "The closed loop: intake, workflow actions, queues, search, evidence, messages"),
         (name = "evaluation", description = "综合评价: figures, scores, grades and ranks over any period, explainable case by case"),
+        (name = "public", description = "Citizens: report, follow a case, me too, the public map, follow-up (回访); partner keys, moderation, 满意率"),
+        (name = "open311", description = "Open311 GeoReport v2 (XML and JSON by path extension; spec error bodies)"),
+        (name = "hotline", description = "12345 exchange: work orders in, progress and results out by webhook"),
     )
 )]
 struct ApiDoc;
@@ -120,18 +123,22 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(
-        "/api/v1",
-        OpenApiRouter::new()
-            .merge(routes::auth::router())
-            .merge(routes::org::router())
-            .merge(routes::users::router())
-            .merge(routes::audit::router())
-            .merge(routes::standards::router())
-            .merge(routes::basedata::router())
-            .merge(routes::cases::router())
-            .merge(routes::evaluation::router()),
-    )
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest(
+            "/api/v1",
+            OpenApiRouter::new()
+                .merge(routes::auth::router())
+                .merge(routes::org::router())
+                .merge(routes::users::router())
+                .merge(routes::audit::router())
+                .merge(routes::standards::router())
+                .merge(routes::basedata::router())
+                .merge(routes::cases::router())
+                .merge(routes::evaluation::router())
+                .merge(routes::public::router()),
+        )
+        .merge(routes::open311::router())
+        .merge(routes::hotline::router())
 }
 
 pub fn router(app: Arc<App>, http: HttpConfig) -> Router {
@@ -241,13 +248,13 @@ async fn json_errors(req: Request, next: Next) -> Response {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
-    // Web pages render their own errors as HTML.
-    let is_html = response
+    // Web pages render their own errors as HTML; Open311 answers errors in its own XML shape.
+    let own_shape = response
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/html"));
-    if is_json || is_html {
+        .is_some_and(|ct| ct.starts_with("text/html") || ct.starts_with("text/xml"));
+    if is_json || own_shape {
         return response;
     }
     let (parts, body) = response.into_parts();

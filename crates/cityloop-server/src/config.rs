@@ -16,7 +16,63 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub cases: CasesConfig,
+    pub public: PublicSection,
     pub log: LogConfig,
+}
+
+/// Open311, citizen pages, 12345 exchange.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublicSection {
+    pub jurisdiction_id: String,
+    pub contact: String,
+    pub base_url: String,
+    pub open311_keyless: bool,
+    pub sensitive_classes: Vec<String>,
+    pub fuzz_m: f64,
+    pub reports_per_ip_hour: u32,
+    pub reports_per_phone_day: u32,
+    pub reads_per_ip_minute: u32,
+    pub map_closed_days: i64,
+    pub satisfied_from: i64,
+}
+
+impl Default for PublicSection {
+    fn default() -> Self {
+        let d = cityloop_app::public::PublicConfig::default();
+        PublicSection {
+            jurisdiction_id: d.jurisdiction_id,
+            contact: d.contact,
+            base_url: d.base_url,
+            open311_keyless: d.open311_keyless,
+            sensitive_classes: d.sensitive_classes,
+            fuzz_m: d.fuzz_m,
+            reports_per_ip_hour: d.reports_per_ip_hour,
+            reports_per_phone_day: d.reports_per_phone_day,
+            reads_per_ip_minute: d.reads_per_ip_minute,
+            map_closed_days: d.map_closed_days,
+            satisfied_from: d.satisfied_from,
+        }
+    }
+}
+
+impl PublicSection {
+    pub fn app_config(&self) -> cityloop_app::public::PublicConfig {
+        cityloop_app::public::PublicConfig {
+            jurisdiction_id: self.jurisdiction_id.clone(),
+            contact: self.contact.clone(),
+            base_url: self.base_url.clone(),
+            open311_keyless: self.open311_keyless,
+            sensitive_classes: self.sensitive_classes.clone(),
+            fuzz_m: self.fuzz_m,
+            reports_per_ip_hour: self.reports_per_ip_hour,
+            reports_per_phone_day: self.reports_per_phone_day,
+            reads_per_ip_minute: self.reads_per_ip_minute,
+            map_closed_days: self.map_closed_days,
+            satisfied_from: self.satisfied_from.clamp(1, 5),
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -322,6 +378,7 @@ impl Config {
                 iterations: a.argon2_iterations,
             },
             cases: self.cases_config(),
+            public: self.public.app_config(),
         }
     }
 

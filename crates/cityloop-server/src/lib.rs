@@ -104,6 +104,10 @@ fn spawn_worker(cfg: &Config, app: Arc<App>) -> tokio::task::JoinHandle<()> {
             client: reqwest::Client::new(),
         }));
     }
+    // 12345 platforms name their own webhook on their partner key.
+    notifiers.push(Arc::new(cityloop_app::public::HotlineNotifier {
+        client: reqwest::Client::new(),
+    }));
     let every = std::time::Duration::from_secs(cfg.cases.timer_interval_secs.max(1));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);

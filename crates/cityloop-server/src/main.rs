@@ -94,10 +94,43 @@ enum Command {
     /// Measure performance (not part of the test suite).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Partner API keys (Open311 clients, 12345 hotline platforms).
+    #[command(subcommand)]
+    Partner(PartnerCommand),
     /// Print the default configuration file.
     DefaultConfig,
     /// Check the configuration (and that the database is reachable) and exit.
     ConfigTest(DbFlags),
+}
+
+#[derive(Subcommand)]
+enum PartnerCommand {
+    /// Issue a key; it is printed once and stored only as a digest.
+    Add {
+        name: String,
+        /// open311 (POST requests and updates) or hotline (the 12345 exchange); repeatable.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Requests per hour.
+        #[arg(long, default_value_t = 600)]
+        rate_per_hour: i64,
+        /// Where 12345 progress is posted.
+        #[arg(long)]
+        webhook_url: Option<String>,
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// List keys (never the keys themselves).
+    List {
+        #[command(flatten)]
+        db: DbFlags,
+    },
+    /// Revoke a key at once.
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        db: DbFlags,
+    },
 }
 
 #[derive(Subcommand)]
@@ -440,6 +473,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::User(cmd) => user_command(&cli.config, cmd).await,
+        Command::Partner(cmd) => partner_command(&cli.config, cmd).await,
         Command::Rules(cmd) => rules_command(&cli.config, cmd).await,
         Command::Import(args) => transfer::import(&cli.config, args).await,
         Command::Export { what, file, db } => {
@@ -708,6 +742,65 @@ fn print_generated(password: &str) {
     } else {
         println!("{password}");
     }
+}
+
+async fn partner_command(config: &Option<PathBuf>, cmd: PartnerCommand) -> anyhow::Result<()> {
+    let db = match &cmd {
+        PartnerCommand::Add { db, .. }
+        | PartnerCommand::List { db }
+        | PartnerCommand::Revoke { db, .. } => db.clone(),
+    };
+    let cfg = load(config, db_overrides(&db))?;
+    let app = open_app(&cfg).await?;
+    let actor = system_actor();
+    let ctx = Ctx::default();
+    let result = match cmd {
+        PartnerCommand::Add {
+            name,
+            scopes,
+            rate_per_hour,
+            webhook_url,
+            ..
+        } => app
+            .create_partner_key(
+                &actor,
+                cityloop_app::public::PartnerKeyInput {
+                    name,
+                    scopes,
+                    rate_per_hour,
+                    webhook_url,
+                },
+                &ctx,
+            )
+            .await
+            .map(|k| {
+                println!("partner {} ({}): {}", k.partner.id, k.partner.name, k.key);
+                println!("Keep the key now; it is not shown again.");
+            }),
+        PartnerCommand::List { .. } => app.list_partner_keys(&actor, &ctx).await.map(|keys| {
+            for k in keys {
+                println!(
+                    "{}\t{}\t{}…\t{}\t{}/h\t{}",
+                    k.id,
+                    k.name,
+                    k.key_prefix,
+                    k.scopes.join(","),
+                    k.rate_per_hour,
+                    if k.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    }
+                );
+            }
+        }),
+        PartnerCommand::Revoke { id, .. } => app
+            .revoke_partner_key(&actor, id, &ctx)
+            .await
+            .map(|()| println!("partner key {id} revoked")),
+    };
+    app.store().close().await;
+    result.map_err(cli_error)
 }
 
 fn cli_error(e: cityloop_app::AppError) -> anyhow::Error {

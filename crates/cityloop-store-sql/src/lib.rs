@@ -4,6 +4,7 @@
 //! (the migrations) and engine-specific capabilities live in the backend crates.
 
 mod cases;
+mod public;
 mod rows;
 
 pub use cases::assisting_column;
@@ -1591,6 +1592,111 @@ macro_rules! impl_tx {
                 now: chrono::DateTime<chrono::Utc>,
             ) -> cityloop_store::Result<u64> {
                 cases::$cases::mark_messages_read(&mut self.tx, recipients, ids, now).await
+            }
+
+            // --- public participation ---
+            async fn insert_partner_key(&mut self, n: &cityloop_store::PartnerKeyNew) -> cityloop_store::Result<cityloop_store::PartnerKey> {
+                public::$cases::insert_partner_key(&mut self.tx, n).await
+            }
+            async fn partner_key_by_hash(&mut self, h: &str) -> cityloop_store::Result<Option<cityloop_store::PartnerKey>> {
+                public::$cases::partner_key_by_hash(&mut self.tx, h).await
+            }
+            async fn get_partner_key(&mut self, id: i64) -> cityloop_store::Result<Option<cityloop_store::PartnerKey>> {
+                public::$cases::get_partner_key(&mut self.tx, id).await
+            }
+            async fn list_partner_keys(&mut self) -> cityloop_store::Result<Vec<cityloop_store::PartnerKey>> {
+                public::$cases::list_partner_keys(&mut self.tx).await
+            }
+            async fn revoke_partner_key(&mut self, id: i64, now: chrono::DateTime<chrono::Utc>) -> cityloop_store::Result<bool> {
+                public::$cases::revoke_partner_key(&mut self.tx, id, now).await
+            }
+            async fn touch_partner_key(&mut self, id: i64, now: chrono::DateTime<chrono::Utc>) -> cityloop_store::Result<()> {
+                public::$cases::touch_partner_key(&mut self.tx, id, now).await
+            }
+            async fn insert_public_request(&mut self, r: &cityloop_store::PublicRequest) -> cityloop_store::Result<()> {
+                public::$cases::insert_public_request(&mut self.tx, r).await
+            }
+            async fn public_requests(&mut self, ids: &[String]) -> cityloop_store::Result<Vec<cityloop_store::PublicRequest>> {
+                public::$cases::public_requests(&mut self.tx, ids).await
+            }
+            async fn insert_public_update(&mut self, u: &cityloop_store::PublicUpdateNew) -> cityloop_store::Result<cityloop_store::PublicUpdate> {
+                public::$cases::insert_public_update(&mut self.tx, u).await
+            }
+            async fn public_updates(
+                &mut self,
+                case_ids: Option<&[String]>,
+                from: chrono::DateTime<chrono::Utc>,
+                to: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> cityloop_store::Result<Vec<cityloop_store::PublicUpdate>> {
+                public::$cases::public_updates(&mut self.tx, case_ids, from, to, limit).await
+            }
+            async fn insert_followup(&mut self, f: &cityloop_store::FollowupRecord) -> cityloop_store::Result<()> {
+                public::$cases::insert_followup(&mut self.tx, f).await
+            }
+            async fn followups_of(&mut self, case_id: &str) -> cityloop_store::Result<Vec<cityloop_store::FollowupRecord>> {
+                public::$cases::followups_of(&mut self.tx, case_id).await
+            }
+            async fn satisfaction_counts(
+                &mut self,
+                from: chrono::DateTime<chrono::Utc>,
+                to: chrono::DateTime<chrono::Utc>,
+                by: cityloop_store::SatisfactionBy,
+            ) -> cityloop_store::Result<Vec<cityloop_store::SatisfactionCount>> {
+                public::$cases::satisfaction_counts(&mut self.tx, from, to, by).await
+            }
+            async fn add_supporter(&mut self, case_id: &str, who: &str, now: chrono::DateTime<chrono::Utc>) -> cityloop_store::Result<bool> {
+                public::$cases::add_supporter(&mut self.tx, case_id, who, now).await
+            }
+            async fn count_supporters(&mut self, ids: &[String]) -> cityloop_store::Result<Vec<(String, i64)>> {
+                public::$cases::count_supporters(&mut self.tx, ids).await
+            }
+            async fn insert_moderation(&mut self, n: &cityloop_store::ModerationNew) -> cityloop_store::Result<cityloop_store::ModerationItem> {
+                public::$cases::insert_moderation(&mut self.tx, n).await
+            }
+            async fn get_moderation(&mut self, id: i64) -> cityloop_store::Result<Option<cityloop_store::ModerationItem>> {
+                public::$cases::get_moderation(&mut self.tx, id).await
+            }
+            async fn moderation_by_token(&mut self, token: &str) -> cityloop_store::Result<Option<cityloop_store::ModerationItem>> {
+                public::$cases::moderation_by_token(&mut self.tx, token).await
+            }
+            async fn list_moderation(&mut self, status: &str, limit: i64) -> cityloop_store::Result<Vec<cityloop_store::ModerationItem>> {
+                public::$cases::list_moderation(&mut self.tx, status, limit).await
+            }
+            async fn decide_moderation(
+                &mut self,
+                id: i64,
+                status: &str,
+                case_id: Option<&str>,
+                decided_by: &str,
+                note: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<bool> {
+                public::$cases::decide_moderation(&mut self.tx, id, status, case_id, decided_by, note, now).await
+            }
+            async fn insert_hotline_order(&mut self, o: &cityloop_store::HotlineOrder) -> cityloop_store::Result<()> {
+                public::$cases::insert_hotline_order(&mut self.tx, o).await
+            }
+            async fn get_hotline_order(&mut self, partner_id: i64, order_id: &str) -> cityloop_store::Result<Option<cityloop_store::HotlineOrder>> {
+                public::$cases::get_hotline_order(&mut self.tx, partner_id, order_id).await
+            }
+            async fn hotline_orders_of_case(&mut self, case_id: &str) -> cityloop_store::Result<Vec<cityloop_store::HotlineOrder>> {
+                public::$cases::hotline_orders_of_case(&mut self.tx, case_id).await
+            }
+            async fn set_hotline_status(
+                &mut self,
+                partner_id: i64,
+                order_id: &str,
+                status: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<()> {
+                public::$cases::set_hotline_status(&mut self.tx, partner_id, order_id, status, now).await
+            }
+            async fn public_case_ids(&mut self, q: &cityloop_store::PublicCaseQuery) -> cityloop_store::Result<Vec<String>> {
+                public::$cases::public_case_ids(&mut self.tx, q).await
+            }
+            async fn clear_contact_phone(&mut self, case_id: &str) -> cityloop_store::Result<bool> {
+                public::$cases::clear_contact_phone(&mut self.tx, case_id).await
             }
         }
 

@@ -28,4 +28,6 @@ cityloop_store_tests::conformance!(
     outbox_delivers_each_item_once,
     messages_deduplicate_and_mark_read,
     case_history_loads_in_bulk,
+    partner_keys_are_found_by_digest_and_revoked_once,
+    public_participation_rows,
 );

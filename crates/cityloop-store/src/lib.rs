@@ -6,12 +6,14 @@
 //! goes into the same transaction), [`Store::read`] for queries.
 
 mod cases;
+mod public;
 mod records;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub use cases::*;
+pub use public::*;
 pub use records::*;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -399,4 +401,78 @@ pub trait Tx: Send {
         ids: &[i64],
         now: DateTime<Utc>,
     ) -> Result<u64>;
+
+    // --- public participation: partners, Open311, follow-up, moderation, 12345 ---
+    async fn insert_partner_key(&mut self, new: &PartnerKeyNew) -> Result<PartnerKey>;
+    async fn partner_key_by_hash(&mut self, key_hash: &str) -> Result<Option<PartnerKey>>;
+    async fn get_partner_key(&mut self, id: i64) -> Result<Option<PartnerKey>>;
+    async fn list_partner_keys(&mut self) -> Result<Vec<PartnerKey>>;
+    /// False when the key was already revoked or does not exist.
+    async fn revoke_partner_key(&mut self, id: i64, now: DateTime<Utc>) -> Result<bool>;
+    async fn touch_partner_key(&mut self, id: i64, now: DateTime<Utc>) -> Result<()>;
+    /// Keeps the first row of a case (a retried submission finds it in place), except that a
+    /// retry's new follow-up secret replaces the one whose answer never reached the reporter.
+    async fn insert_public_request(&mut self, r: &PublicRequest) -> Result<()>;
+    async fn public_requests(&mut self, case_ids: &[String]) -> Result<Vec<PublicRequest>>;
+    /// A repeated (partner, external id) returns the update stored the first time.
+    async fn insert_public_update(&mut self, u: &PublicUpdateNew) -> Result<PublicUpdate>;
+    /// Updates of these cases, or (without cases) those dated in `[from, to)`, oldest first.
+    async fn public_updates(
+        &mut self,
+        case_ids: Option<&[String]>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<PublicUpdate>>;
+    /// A second rating of the same round is a conflict.
+    async fn insert_followup(&mut self, f: &FollowupRecord) -> Result<()>;
+    async fn followups_of(&mut self, case_id: &str) -> Result<Vec<FollowupRecord>>;
+    /// Rated and satisfied counts of ratings given in `[from, to)`, per department or area.
+    async fn satisfaction_counts(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        by: SatisfactionBy,
+    ) -> Result<Vec<SatisfactionCount>>;
+    /// True when this supporter was new.
+    async fn add_supporter(
+        &mut self,
+        case_id: &str,
+        who_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    async fn count_supporters(&mut self, case_ids: &[String]) -> Result<Vec<(String, i64)>>;
+    async fn insert_moderation(&mut self, new: &ModerationNew) -> Result<ModerationItem>;
+    async fn get_moderation(&mut self, id: i64) -> Result<Option<ModerationItem>>;
+    async fn moderation_by_token(&mut self, token: &str) -> Result<Option<ModerationItem>>;
+    async fn list_moderation(&mut self, status: &str, limit: i64) -> Result<Vec<ModerationItem>>;
+    /// Decides a pending item; false when it was no longer pending.
+    async fn decide_moderation(
+        &mut self,
+        id: i64,
+        status: &str,
+        case_id: Option<&str>,
+        decided_by: &str,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    async fn insert_hotline_order(&mut self, o: &HotlineOrder) -> Result<()>;
+    async fn get_hotline_order(
+        &mut self,
+        partner_id: i64,
+        order_id: &str,
+    ) -> Result<Option<HotlineOrder>>;
+    async fn hotline_orders_of_case(&mut self, case_id: &str) -> Result<Vec<HotlineOrder>>;
+    async fn set_hotline_status(
+        &mut self,
+        partner_id: i64,
+        order_id: &str,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Ids of matching cases, newest report first.
+    async fn public_case_ids(&mut self, q: &PublicCaseQuery) -> Result<Vec<String>>;
+    /// Forgets the reporter's phone once the follow-up no longer needs it; false when there was
+    /// none.
+    async fn clear_contact_phone(&mut self, case_id: &str) -> Result<bool>;
 }

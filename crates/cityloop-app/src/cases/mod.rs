@@ -590,6 +590,7 @@ impl App {
         let links = tx.case_links(id).await?;
         let notes = notify::for_transition(&rec, &t, &links, &self.spatial(), &departments);
         tx.insert_outbox(&notes).await?;
+        crate::public::on_transition(tx.as_mut(), &departments, &t).await?;
         tx.commit().await?;
         let new = CaseRecord {
             case: t.case,

@@ -274,7 +274,15 @@ impl App {
             attachments: attachments.into_iter().map(attachment_view).collect(),
             links,
             clock,
-            intake: r.intake,
+            // The reporter's phone is kept for follow-up; screens show it masked.
+            intake: CaseIntake {
+                contact_phone: r
+                    .intake
+                    .contact_phone
+                    .as_deref()
+                    .map(crate::public::mask_phone),
+                ..r.intake
+            },
             case: r.case,
         })
     }

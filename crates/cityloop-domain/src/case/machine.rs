@@ -53,8 +53,9 @@ pub fn roles_for(kind: ActionKind) -> &'static [Role] {
         | K::ApprovePark
         | K::Unpark
         | K::Defer
-        | K::Resume
-        | K::Reopen => &[Role::ShiftLeader],
+        | K::Resume => &[Role::ShiftLeader],
+        // The system reopens when the reporter answers the follow-up with "not fixed".
+        K::Reopen => &[Role::ShiftLeader, Role::System],
         K::Dispatch => &[Role::Dispatcher],
         K::SubDispatch | K::RequestReturn | K::RequestExtension | K::Feedback | K::RequestPark => {
             &[Role::Handler]

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, json_of};
 
 /// A point inside a unit grid of the street `street`, and the grid code.
-async fn point_in_street(app: &TestApp, street: &str, nth: usize) -> (f64, f64, String) {
+pub(crate) async fn point_in_street(app: &TestApp, street: &str, nth: usize) -> (f64, f64, String) {
     let grids = {
         let mut tx = app.app.store().read().await.unwrap();
         tx.list_grids(None).await.unwrap()
@@ -30,7 +30,7 @@ async fn point_in_street(app: &TestApp, street: &str, nth: usize) -> (f64, f64, 
         .expect("a grid in the street")
 }
 
-async fn street_of(app: &TestApp, username: &str) -> String {
+pub(crate) async fn street_of(app: &TestApp, username: &str) -> String {
     let u = app
         .app
         .find_user_by_name(&Actor::System("t".into()), username, &Ctx::default())
@@ -41,7 +41,7 @@ async fn street_of(app: &TestApp, username: &str) -> String {
 }
 
 /// The first filing condition of the rules in force: (class, condition).
-async fn a_condition(app: &TestApp) -> (String, String) {
+pub(crate) async fn a_condition(app: &TestApp) -> (String, String) {
     let set = app
         .app
         .rule_set_in_force(&Actor::System("t".into()), app.app.now(), &Ctx::default())
@@ -57,7 +57,7 @@ async fn a_condition(app: &TestApp) -> (String, String) {
     (c.class.to_string(), c.condition.clone())
 }
 
-async fn upload(app: &TestApp, c: &Client, bytes: &[u8]) -> String {
+pub(crate) async fn upload(app: &TestApp, c: &Client, bytes: &[u8]) -> String {
     let r = c
         .post(app.url("/api/v1/blobs"))
         .header("content-type", "application/octet-stream")
@@ -78,7 +78,7 @@ async fn report(app: &TestApp, c: &Client, key: Option<&str>, body: &Value) -> (
     json_of(req.send().await.unwrap()).await
 }
 
-async fn act(
+pub(crate) async fn act(
     app: &TestApp,
     c: &Client,
     id: &str,
@@ -96,7 +96,7 @@ async fn act(
 }
 
 /// Acts and expects success; returns the new view.
-async fn ok(app: &TestApp, c: &Client, case: &Value, action: Value) -> Value {
+pub(crate) async fn ok(app: &TestApp, c: &Client, case: &Value, action: Value) -> Value {
     let id = case["id"].as_str().unwrap();
     let v = case["version"].as_u64().unwrap();
     let (s, body) = act(app, c, id, v, action.clone()).await;

@@ -21,7 +21,16 @@ pub struct TestApp {
 impl TestApp {
     /// A server with the demo organisation and rules, plus a small generated city.
     pub async fn start_with_city(db: TestDb) -> TestApp {
-        let app = TestApp::start(db).await;
+        TestApp::start_with_city_tuned(db, |_| {}).await
+    }
+
+    pub async fn start(db: TestDb) -> TestApp {
+        TestApp::start_tuned(db, |_| {}).await
+    }
+
+    /// Like `start_with_city`, with the configuration changed by `tune` first.
+    pub async fn start_with_city_tuned(db: TestDb, tune: impl FnOnce(&mut Config)) -> TestApp {
+        let app = TestApp::start_tuned(db, tune).await;
         let mut spec = cityloop_synth::CitySpec::county_town();
         spec.grids_target = 300;
         spec.components.multiplier = 0.2;
@@ -29,7 +38,7 @@ impl TestApp {
         app
     }
 
-    pub async fn start(db: TestDb) -> TestApp {
+    pub async fn start_tuned(db: TestDb, tune: impl FnOnce(&mut Config)) -> TestApp {
         let mut cfg = Config::default();
         cfg.server.listen = "127.0.0.1:0".into();
         cfg.database.url = db.url().to_owned();
@@ -39,6 +48,7 @@ impl TestApp {
         // Cheap hashes keep the suite fast; the cost is configuration, not behaviour.
         cfg.auth.argon2_memory_kib = 1024;
         cfg.auth.argon2_iterations = 1;
+        tune(&mut cfg);
         let clock = Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap(),
         ));

@@ -14,6 +14,8 @@ mod cases;
 mod cli;
 mod crash;
 mod errors;
+mod open311;
 mod org;
+mod public;
 mod standards;
 mod web;

@@ -8,6 +8,9 @@ use serde_json::json;
 
 use super::t0;
 
+mod public;
+pub use public::*;
+
 /// Someone holding every case role except handler, so that one actor can drive any step.
 fn staff(user_id: i64) -> Actor {
     Actor {
