@@ -404,6 +404,9 @@ const DEPARTMENT_FIGURES: &[FigureDef] = &[
     fig("extensions", "延期数", Count(C::DeptExtensions)),
     fig("returns", "回退数", Count(C::DeptReturns)),
     fig("supervisions", "督办数", Count(C::DeptSupervisions)),
+    // Reporters' 回访 answers: satisfied (fixed and rated at or above the city's threshold) over
+    // rated; supplied by the caller from the follow-up records.
+    fig("satisfaction_rate", "满意率", External),
 ];
 
 const REGION_FIGURES: &[FigureDef] = &[
@@ -427,6 +430,7 @@ const REGION_FIGURES: &[FigureDef] = &[
         "按期结案率",
         rate(C::AreaClosedOnTime, C::AreaDue),
     ),
+    fig("satisfaction_rate", "满意率", External),
 ];
 
 const AUTO_ASSIGNED: &str = "cityloop assigns verification and check tasks to the grid's inspector \
@@ -512,8 +516,9 @@ const DEPARTMENT_SCORES: &[ScoreDef] = &[
         Scoring::Rate,
     ),
     score("rework_rate", "rework_rate", Scoring::LowerRate),
-    // Not in defaults.toml but defined here, so a city may weight it.
+    // Not in defaults.toml but defined here, so a city may weight them.
     score("disposal_rate", "disposal_rate", Scoring::Rate),
+    score("satisfaction_rate", "satisfaction_rate", Scoring::Rate),
 ];
 
 const REGION_SCORES: &[ScoreDef] = &[
@@ -529,6 +534,8 @@ const REGION_SCORES: &[ScoreDef] = &[
         "on_time_closing_rate",
         Scoring::Rate,
     ),
+    // Not in defaults.toml; a city may weight it.
+    score("satisfaction_rate", "satisfaction_rate", Scoring::Rate),
 ];
 
 /// Band tables the scheme may define.

@@ -66,6 +66,10 @@ pub struct EvalInputs {
     pub areas: BTreeMap<ObjectRef, AreaInfo>,
     /// Objects to evaluate even without any activity in the period (e.g. every grid).
     pub roster: Vec<ObjectRef>,
+    /// 满意率 of departments and areas from the reporters' follow-up answers (回访): numerator
+    /// satisfied, denominator rated. Without an entry the figure is absent.
+    #[serde(default)]
+    pub satisfaction: BTreeMap<ObjectRef, Figure>,
 }
 
 /// One weighted indicator of an object.
@@ -208,6 +212,9 @@ fn evaluate_one(
     let mut figs = BTreeMap::new();
     for def in figures(kind) {
         let fig = match def.formula {
+            Formula::External if def.id == "satisfaction_rate" => {
+                inputs.satisfaction.get(&object).cloned()
+            }
             Formula::External => {
                 let given = object
                     .id

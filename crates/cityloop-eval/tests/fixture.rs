@@ -286,6 +286,11 @@ fn world() -> World {
             (area(ObjectKind::Street, "ST1"), info(AreaClass::First, 3)),
         ]),
         roster: vec![],
+        // 回访: of SZ's reporters who answered, 1 of 2 was satisfied (not weighted by the scheme).
+        satisfaction: BTreeMap::from([(
+            area(ObjectKind::Department, "SZ"),
+            Figure::rate(1, 2, vec![], vec![]),
+        )]),
     };
     World {
         facts,
@@ -603,6 +608,7 @@ fn every_indicator_of_march_by_hand() {
             ("extensions", 1, 0, &["E"], none),
             ("returns", 0, 0, none, none),
             ("supervisions", 1, 0, &["E"], none),
+            ("satisfaction_rate", 1, 2, none, none),
         ],
         Some(80.0),
         Some("B"),

@@ -30,4 +30,5 @@ cityloop_store_tests::conformance!(
     case_history_loads_in_bulk,
     partner_keys_are_found_by_digest_and_revoked_once,
     public_participation_rows,
+    evaluation_rollups_schemes_and_objections,
 );

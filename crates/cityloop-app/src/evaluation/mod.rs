@@ -234,9 +234,11 @@ impl App {
                 };
                 (previous, current, gp, gc)
             };
-            let inputs_previous =
+            let mut inputs_previous =
                 self.eval_inputs(scheme, grids_previous.as_ref().unwrap_or(&previous));
-            let inputs = self.eval_inputs(scheme, grids_current.as_ref().unwrap_or(&current));
+            inputs_previous.satisfaction = self.satisfaction_inputs(previous_from, from).await?;
+            let mut inputs = self.eval_inputs(scheme, grids_current.as_ref().unwrap_or(&current));
+            inputs.satisfaction = self.satisfaction_inputs(from, to).await?;
             let previous = evaluate(scheme, &previous, &inputs_previous);
             let mut evaluation = evaluate(scheme, &current, &inputs);
             attach_trend(&mut evaluation, &previous);
@@ -264,8 +266,12 @@ impl App {
         let pairs = || cases.iter().map(|(f, m)| (f, m.as_ref()));
         let previous = tally_facts(pairs(), day_start(previous_from), day_start(from));
         let current = tally_facts(pairs(), day_start(from), day_start(to));
-        let previous = evaluate(scheme, &previous, &self.eval_inputs(scheme, &previous));
-        let mut evaluation = evaluate(scheme, &current, &self.eval_inputs(scheme, &current));
+        let mut inputs_previous = self.eval_inputs(scheme, &previous);
+        inputs_previous.satisfaction = self.satisfaction_inputs(previous_from, from).await?;
+        let mut inputs = self.eval_inputs(scheme, &current);
+        inputs.satisfaction = self.satisfaction_inputs(from, to).await?;
+        let previous = evaluate(scheme, &previous, &inputs_previous);
+        let mut evaluation = evaluate(scheme, &current, &inputs);
         attach_trend(&mut evaluation, &previous);
         if let Some(k) = kind {
             evaluation.objects.retain(|o| o.object.kind == k);
@@ -287,6 +293,42 @@ impl App {
     /// count (for the per-grid 立案数 bands), and each inspector's 漏报率 — problems in the grids of
     /// their responsibility grids confirmed from public, hotline or media reports (监督举报核实数),
     /// over the cases filed there (立案数 incl. parked), read off the grid tallies of the period.
+    /// 满意率 of departments and areas over `[from, to)` (by the day the reporter answered).
+    async fn satisfaction_inputs(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> AppResult<BTreeMap<ObjectRef, cityloop_eval::Figure>> {
+        use cityloop_store::SatisfactionBy as By;
+        let mut out = BTreeMap::new();
+        let mut tx = self.store.read().await?;
+        for (by, kind) in [
+            (By::Department, ObjectKind::Department),
+            (By::Street, ObjectKind::Street),
+            (By::Community, ObjectKind::Community),
+            (By::Grid, ObjectKind::Grid),
+        ] {
+            for c in tx
+                .satisfaction_counts(day_start(from), day_start(to), by)
+                .await?
+            {
+                if c.key.is_empty() {
+                    continue;
+                }
+                out.insert(
+                    ObjectRef::new(kind, c.key),
+                    cityloop_eval::Figure::rate(
+                        u64::try_from(c.satisfied).unwrap_or(0),
+                        u64::try_from(c.rated).unwrap_or(0),
+                        Vec::new(),
+                        Vec::new(),
+                    ),
+                );
+            }
+        }
+        Ok(out)
+    }
+
     fn eval_inputs(&self, scheme: &ValidScheme, grid_tallies: &Tallies) -> EvalInputs {
         use cityloop_eval::{AreaInfo, Counter, Figure};
         let spatial = self.spatial();

@@ -313,6 +313,36 @@ async fn report_follow_and_rate(app: &TestApp) {
         (Some(1), Some(1), Some(1.0))
     );
     assert!(sz["name"].is_string());
+    // The same answers feed the league tables' 满意率.
+    let today = app
+        .app
+        .now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive();
+    let leader = app.login("leader1").await;
+    let (s, ev) = get(
+        &leader,
+        app,
+        &format!(
+            "/api/v1/evaluation?kind=department&from={}&to={}",
+            today - chrono::Duration::days(30),
+            today + chrono::Duration::days(1)
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{ev}");
+    let figure = ev["evaluation"]["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["object"]["id"] == "SZ")
+        .map(|o| o["figures"]["satisfaction_rate"].clone())
+        .unwrap_or_default();
+    assert_eq!(
+        (figure["numerator"].as_u64(), figure["denominator"].as_u64()),
+        (Some(1), Some(1)),
+        "{ev}"
+    );
     let by_street = satisfaction_of(app, "street").await;
     let street = street_of(app, "inspector1").await;
     assert!(

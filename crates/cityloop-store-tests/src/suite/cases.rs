@@ -8,7 +8,9 @@ use serde_json::json;
 
 use super::t0;
 
+mod evaluation;
 mod public;
+pub use evaluation::*;
 pub use public::*;
 
 /// Someone holding every case role except handler, so that one actor can drive any step.
