@@ -10,11 +10,13 @@ const COLORS = { open: '#d84315', closed: '#2e7d32' };
 const r = await fetch('/api/v1/public/map', { headers: { Accept: 'application/geo+json' } });
 if (r.ok) {
   const fc = await r.json();
+  // Open cases drawn last, so they stay visible over the many closed ones.
+  fc.features.sort((a, b) => (a.properties.status === 'open') - (b.properties.status === 'open'));
   const counts = { open: 0, closed: 0 };
   const layer = L.geoJSON(fc, {
     pointToLayer: (f, latlng) => {
       const c = COLORS[f.properties.status] || '#555';
-      return L.circleMarker(latlng, { radius: 6, color: c, fillColor: c, fillOpacity: 0.75, weight: 1 });
+      return L.circleMarker(latlng, { radius: 5, color: c, fillColor: c, fillOpacity: 0.75, weight: 1 });
     },
     onEachFeature: (f, l) => {
       const p = f.properties;
