@@ -75,7 +75,7 @@ pub(crate) struct Shown<'a> {
 impl App {
     /// The services offered: enabled classes that the rules in force can file (all enabled ones
     /// when no rules are published yet).
-    pub(crate) async fn offered_classes(&self) -> AppResult<Vec<TaxonomyClass>> {
+    pub async fn offered_classes(&self) -> AppResult<Vec<TaxonomyClass>> {
         let classes = {
             let mut tx = self.store.read().await?;
             tx.list_classes().await?

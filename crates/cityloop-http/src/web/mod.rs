@@ -8,6 +8,7 @@ mod assets;
 mod i18n;
 pub(crate) mod live;
 mod pages;
+mod public;
 mod templates;
 
 use axum::Router;
@@ -49,6 +50,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/ui/dashboard", get(live::dashboard))
         .route("/ui/map-cases", get(live::map_cases))
         .route("/assets/{tag}/{*path}", get(assets::serve))
+        .merge(public::router())
 }
 
 /// UI language.

@@ -17,5 +17,6 @@ mod errors;
 mod open311;
 mod org;
 mod public;
+mod public_web;
 mod standards;
 mod web;

@@ -61,7 +61,7 @@ async fn get(c: &Client, app: &TestApp, path: &str) -> (StatusCode, Value) {
 }
 
 /// A place in inspector1's street and a class the rules can file.
-async fn place(app: &TestApp, nth: usize) -> (f64, f64, String) {
+pub(crate) async fn place(app: &TestApp, nth: usize) -> (f64, f64, String) {
     let street = street_of(app, "inspector1").await;
     let (lon, lat, _) = point_in_street(app, &street, nth).await;
     let (class, _) = a_condition(app).await;
@@ -76,7 +76,7 @@ async fn citizen_report(app: &TestApp, c: &Client, body: Value) -> Value {
 
 /// Drives a public case through verification, filing, dispatch to SZ, disposal and check to
 /// its closing.
-async fn close_case(app: &TestApp, id: &str) {
+pub(crate) async fn close_case(app: &TestApp, id: &str) {
     let inspector = app.login("inspector1").await;
     let acceptor = app.login("acceptor1").await;
     let leader = app.login("shiftleader1").await;
