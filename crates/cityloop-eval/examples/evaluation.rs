@@ -1,7 +1,7 @@
 //! Throughput check: facts for N synthetic cases (default 1 000 000), day rollups built from them,
 //! and evaluation of one month and one year from the rollups.
 //!
-//! `cargo run --release --example bench -- [cases]`
+//! `cargo run --release -p cityloop-eval --example evaluation -- [cases]`
 
 #![expect(
     clippy::unwrap_used,
