@@ -1,5 +1,6 @@
-// Administration: the layers map (grids and components in the viewport, attributes on click).
-import { T, api, baseMap } from './app.js';
+// Administration: the layers map (grids and components in the viewport, attributes on click),
+// the rules-table import (a raw file body, so not a JSON form) and a draft rule set's check.
+import { T, api, baseMap, errorText, showProblems, toast } from './app.js';
 
 const el = document.getElementById('layers-map');
 if (el && window.L) {
@@ -51,4 +52,77 @@ if (el && window.L) {
     load();
   });
   info.textContent = T('放大到网格级别可查看网格，继续放大可查看部件。', 'Zoom in for unit grids, further for components.');
+}
+
+// Import an edited rules table as a new draft: the API takes the file itself as the body and lists
+// every bad row in `errors`.
+const importForm = document.getElementById('rules-import');
+importForm?.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const err = importForm.querySelector('.error');
+  err.textContent = '';
+  const file = importForm.file.files[0];
+  if (!file || !importForm.reportValidity()) return;
+  const btn = importForm.querySelector('button[type=submit]');
+  btn.disabled = true;
+  try {
+    const q = new URLSearchParams({ file_name: file.name, name: importForm.name.value });
+    const r = await fetch(`/api/v1/rule-sets/import?${q}`, {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/octet-stream', Accept: 'application/json' },
+      body: file,
+    });
+    const res = { ok: r.ok, status: r.status, data: await r.json().catch(() => null) };
+    if (res.ok) {
+      toast(T('已建立草稿', 'Draft created'));
+      setTimeout(() => location.reload(), 600);
+    } else showProblems(err, res);
+  } finally {
+    btn.disabled = false;
+  }
+});
+
+function list(title, items) {
+  const sec = document.createElement('section');
+  const h = document.createElement('h4');
+  h.textContent = `${title} (${items.length})`;
+  sec.append(h);
+  if (items.length) {
+    const ul = document.createElement('ul');
+    for (const it of items) {
+      const li = document.createElement('li');
+      li.textContent = Array.isArray(it) ? it.join(': ') : typeof it === 'string' ? it : JSON.stringify(it);
+      ul.append(li);
+    }
+    sec.append(ul);
+  }
+  return sec;
+}
+
+// A draft's validation (errors block publishing, warnings do not), matrix report and its diff
+// against the version in force.
+for (const b of document.querySelectorAll('[data-check-rules]')) {
+  b.addEventListener('click', async () => {
+    const out = document.getElementById('rule-check');
+    out.textContent = T('校验中…', 'Checking…');
+    const r = await api('GET', `/api/v1/rule-sets/${encodeURIComponent(b.dataset.checkRules)}/check`);
+    out.innerHTML = '';
+    if (!r.ok) { out.textContent = errorText(r); return; }
+    const d = r.data;
+    const h = document.createElement('h3');
+    h.textContent = T('校验结果与差异', 'Check and diff');
+    out.append(h,
+      list(T('错误', 'Errors'), d.rules.errors),
+      list(T('警告', 'Warnings'), d.rules.warnings),
+      list(T('责任矩阵缺口', 'Matrix gaps'), d.matrix.gaps || []),
+      list(T('责任矩阵冲突', 'Matrix conflicts'), d.matrix.conflicts || []),
+      list(T('新增条件', 'Added conditions'), d.diff.added),
+      list(T('删除条件', 'Removed conditions'), d.diff.removed),
+      list(T('修改条件', 'Changed conditions'), d.diff.changed),
+      list(T('时限变化', 'Process limit changes'), d.diff.process));
+    const p = document.createElement('p');
+    p.textContent = `${T('责任矩阵条目', 'Matrix entries')}: ${d.diff.matrix_before} → ${d.diff.matrix_after}`;
+    out.append(p);
+    out.scrollIntoView({ block: 'nearest' });
+  });
 }

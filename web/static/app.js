@@ -64,6 +64,12 @@ export async function formObject(form) {
       out[el.name] = el.files.length ? await uploadPhotos(el.files) : [];
       continue;
     }
+    // A group of checkboxes marked data-array gives the list of ticked values (possibly empty).
+    if (el.type === 'checkbox' && el.dataset.array !== undefined) {
+      out[el.name] ||= [];
+      if (el.checked) out[el.name].push(el.value);
+      continue;
+    }
     if ((el.type === 'radio' || el.type === 'checkbox') && !el.checked) continue;
     if (el.multiple || el.dataset.array !== undefined) {
       out[el.name] = [...el.selectedOptions].map((o) => o.value);
@@ -83,6 +89,22 @@ function showError(form, msg) {
   const e = form.querySelector('.error');
   if (e) e.textContent = msg;
   else toast(msg, 'err');
+}
+
+/** Shows an API error in `el`: the message, then every listed problem (`errors`, e.g. of
+ *  `invalid_scheme` or `invalid_rows`) as a list. */
+export function showProblems(el, res) {
+  el.textContent = errorText(res);
+  const errors = res.data?.errors;
+  if (!Array.isArray(errors) || !errors.length) return;
+  const ul = document.createElement('ul');
+  ul.className = 'problems';
+  for (const p of errors) {
+    const li = document.createElement('li');
+    li.textContent = [p.source !== res.data.code ? p.source : '', p.column, p.message].filter(Boolean).join(' · ');
+    ul.append(li);
+  }
+  el.append(ul);
 }
 
 async function submitAction(form) {
@@ -110,11 +132,27 @@ async function submitAction(form) {
 async function submitJsonForm(form) {
   showError(form, '');
   const body = await formObject(form);
-  const res = await api(form.dataset.method || 'POST', form.dataset.url, body);
-  if (res.ok) {
-    toast(T('已保存', 'Saved'));
-    setTimeout(() => location.reload(), 600);
-  } else showError(form, errorText(res));
+  // `{field}` in data-url is filled from (and taken out of) the form, e.g. a date in the path.
+  const url = form.dataset.url.replace(/\{(\w+)\}/g, (_, k) => {
+    const v = body[k];
+    delete body[k];
+    return encodeURIComponent(v ?? '');
+  });
+  const btn = form.querySelector('button[type=submit]');
+  if (btn) btn.disabled = true;
+  try {
+    const res = await api(form.dataset.method || 'POST', url, body);
+    if (res.ok) {
+      toast(T('已保存', 'Saved'));
+      setTimeout(() => location.reload(), 600);
+      return;
+    }
+    const err = form.querySelector('.error');
+    if (err) showProblems(err, res);
+    else toast(errorText(res), 'err');
+  } finally {
+    if (btn) btn.disabled = false;
+  }
 }
 
 document.addEventListener('submit', (e) => {

@@ -6,6 +6,9 @@ const form = document.getElementById('period');
 const ranking = document.getElementById('ranking');
 const drill = document.getElementById('drill');
 let chart = null;
+// Display names by object kind and id, rendered by the page (the evaluation carries ids).
+const NAMES = JSON.parse(document.getElementById('object-names')?.textContent || '{}');
+const nameOf = (o) => NAMES[o.kind]?.[o.id] || o.name || o.id;
 
 function params() {
   return new URLSearchParams({ from: form.from.value, to: form.to.value });
@@ -14,6 +17,10 @@ function params() {
 function updateExports() {
   document.getElementById('export-xlsx').href = `/api/v1/evaluation/export.xlsx?${params()}`;
   document.getElementById('export-csv').href = `/api/v1/evaluation/export.csv?${params()}`;
+  const report = params();
+  report.set('kind', form.kind.value);
+  if (document.documentElement.lang === 'en') report.set('lang', 'en');
+  document.getElementById('report').href = `/api/v1/evaluation/report.html?${report}`;
 }
 
 // Names of the evaluation's figure ids (the standard's terms); unknown ids are shown as they are.
@@ -50,6 +57,8 @@ async function load() {
   const r = await api('GET', `/api/v1/evaluation?${q}`);
   if (!r.ok) { ranking.textContent = errorText(r); return; }
   document.getElementById('eval-source').textContent = `${r.data.from} – ${r.data.to}`;
+  const s = r.data.scheme;
+  document.getElementById('eval-scheme').textContent = s ? `v${s.version} ${s.name} (sha256 ${s.content_hash.slice(0, 12)})` : '–';
   const objects = [...r.data.evaluation.objects].sort((a, b) => (a.rank ?? 1e9) - (b.rank ?? 1e9));
   const figNames = [...new Set(objects.flatMap((o) => Object.keys(o.figures)))].slice(0, 6);
   const table = document.createElement('table');
@@ -65,7 +74,7 @@ async function load() {
     const b = document.createElement('button');
     b.type = 'button';
     b.className = 'link';
-    b.textContent = o.object.name || o.object.id;
+    b.textContent = nameOf(o.object);
     b.addEventListener('click', () => explain(o.object));
     name.append(b);
     cell(tr, o.composite === null || o.composite === undefined ? '–' : o.composite.toFixed(2));
@@ -80,7 +89,7 @@ async function load() {
   chart.setOption({
     title: { text: T('综合指标值', 'Composite score'), textStyle: { fontSize: 14 } },
     grid: { left: 45, right: 15, top: 35, bottom: 60 },
-    xAxis: { type: 'category', data: top.map((o) => o.object.name || o.object.id), axisLabel: { rotate: 40 } },
+    xAxis: { type: 'category', data: top.map((o) => nameOf(o.object)), axisLabel: { rotate: 40 } },
     yAxis: { type: 'value', max: 100 },
     series: [{ type: 'bar', data: top.map((o) => Number(o.composite.toFixed(2))), itemStyle: { color: '#2980b9' } }],
     tooltip: {},
@@ -93,7 +102,7 @@ async function explain(object) {
   q.set('explain', 'true');
   drill.hidden = false;
   const body = document.getElementById('drill-body');
-  document.getElementById('drill-name').textContent = object.name || object.id;
+  document.getElementById('drill-name').textContent = nameOf(object);
   body.textContent = T('加载中…', 'Loading…');
   const r = await api('GET', `/api/v1/evaluation?${q}`);
   if (!r.ok) { body.textContent = errorText(r); return; }
@@ -142,5 +151,6 @@ document.getElementById('publish').addEventListener('submit', async (e) => {
 
 form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
 form.kind.addEventListener('change', load);
+for (const el of [form.from, form.to]) el.addEventListener('change', updateExports);
 load();
 publications();

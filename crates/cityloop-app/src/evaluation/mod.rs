@@ -952,6 +952,28 @@ impl App {
         Ok(out)
     }
 
+    /// Display names of evaluated objects by kind code and id, for pages that show league tables
+    /// (the evaluation carries ids only). Same permission as the evaluation itself.
+    pub async fn evaluation_object_names(
+        &self,
+        actor: &Actor,
+        ctx: &Ctx,
+    ) -> AppResult<BTreeMap<&'static str, BTreeMap<String, String>>> {
+        self.authorize(
+            actor,
+            Action::EvaluationRead,
+            &Target::Collection,
+            Obj::kind("evaluation"),
+            ctx,
+        )
+        .await?;
+        let mut out: BTreeMap<&'static str, BTreeMap<String, String>> = BTreeMap::new();
+        for ((kind, id), name) in self.object_names().await? {
+            out.entry(kind.code()).or_default().insert(id, name);
+        }
+        Ok(out)
+    }
+
     /// The league tables of `[from, to)` as an XLSX workbook (one formatted sheet per object
     /// kind, ranked) or a CSV in long form (one row per object and figure, UTF-8 with BOM).
     pub async fn export_evaluation(

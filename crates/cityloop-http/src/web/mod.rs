@@ -44,6 +44,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/m", get(pages::mobile))
         .route("/command", get(pages::command))
         .route("/evaluation", get(pages::evaluation))
+        .route("/objections", get(pages::objections))
         .route("/admin", get(pages::admin))
         .route("/admin/{section}", get(pages::admin_section))
         .route("/ui/live", get(live::events))

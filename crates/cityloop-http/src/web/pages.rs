@@ -71,6 +71,18 @@ const NAV: &[(&str, &str, &str, &[Role])] = &[
         &[Role::ShiftLeader, Role::Leader, Role::SysAdmin],
     ),
     (
+        "/objections",
+        "考核申诉",
+        "Objections",
+        &[
+            Role::Handler,
+            Role::ShiftLeader,
+            Role::Dispatcher,
+            Role::Leader,
+            Role::SysAdmin,
+        ],
+    ),
+    (
         "/admin",
         "系统管理",
         "Administration",
@@ -479,11 +491,83 @@ pub(super) async fn evaluation(State(s): State<AppState>, page: Page) -> Respons
     let today = s.app.now().with_timezone(&CHINA_OFFSET).date_naive();
     let from = today.with_day(1).unwrap_or(today);
     let to = today + Duration::days(1);
+    // Names are for display only: without them the table shows ids, and the evaluation request
+    // itself reports a missing permission.
+    let names = s
+        .app
+        .evaluation_object_names(&page.actor(), &page.ctx)
+        .await
+        .unwrap_or_default();
     page_response(
         &page,
         "evaluation.html",
         "/evaluation",
-        context! { from => from.to_string(), to => to.to_string() },
+        context! { from => from.to_string(), to => to.to_string(), names => to_value(&names) },
+    )
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct ObjectionsQuery {
+    status: Option<String>,
+    /// Prefills the filing form (the link from a case page).
+    case: Option<String>,
+}
+
+/// Objections (申诉): administrators decide pending ones; a department's handlers file and follow
+/// their own. The list is whatever the API would return to this user.
+pub(super) async fn objections(
+    State(s): State<AppState>,
+    page: Page,
+    Query(q): Query<ObjectionsQuery>,
+) -> Response {
+    let actor = page.actor();
+    let status = nonempty(&q.status);
+    let list = match s
+        .app
+        .list_objections(&actor, status.as_deref(), &page.ctx)
+        .await
+    {
+        Ok(l) => l,
+        Err(e) => return error_page(&page, e),
+    };
+    // Display names only; a user without the right to list users or departments sees codes.
+    let departments: HashMap<String, String> = s
+        .app
+        .list_departments(&actor, &page.ctx)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| (d.code, d.name))
+        .collect();
+    let users: HashMap<i64, String> = s
+        .app
+        .list_users(&actor, &UserQuery::default(), &page.ctx)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    let items: Vec<serde_json::Value> = list
+        .into_iter()
+        .map(|o| {
+            let mut v = json!(o);
+            v["object_name"] = json!(departments.get(&o.object_id));
+            v["filed_by_name"] = json!(users.get(&o.filed_by));
+            v["decided_by_name"] = json!(o.decided_by.and_then(|id| users.get(&id)));
+            v
+        })
+        .collect();
+    page_response(
+        &page,
+        "objections.html",
+        "/objections",
+        context! {
+            items => to_value(&items),
+            status => status,
+            case => nonempty(&q.case),
+            can_decide => page.has(Role::SysAdmin),
+            can_file => page.has(Role::Handler),
+        },
     )
 }
 
@@ -564,6 +648,14 @@ pub(super) async fn admin_section(
             .await
             .map(|a| json!(a)),
         "layers" => Ok(json!(null)),
+        "schemes" => match s.app.list_eval_schemes(&actor, ctx).await {
+            Ok(versions) => s
+                .app
+                .public_ranking_enabled()
+                .await
+                .map(|public| json!({"versions": versions, "public_ranking": public})),
+            Err(e) => Err(e),
+        },
         _ => Err(cityloop_app::AppError::NotFound("page")),
     };
     match data {
@@ -571,7 +663,13 @@ pub(super) async fn admin_section(
             &page,
             "admin.html",
             "/admin",
-            context! { section => section, data => to_value(&data), query => to_value(&json!({"action": q.action, "year": q.year})) },
+            context! {
+                section => section, data => to_value(&data),
+                query => to_value(&json!({"action": q.action, "year": q.year})),
+                // Write controls follow the API's grants (taxonomy, rules, calendar, schemes).
+                can_write => page.has(Role::SysAdmin),
+                today => s.app.now().with_timezone(&CHINA_OFFSET).date_naive().to_string(),
+            },
         ),
         Err(e) => error_page(&page, e),
     }

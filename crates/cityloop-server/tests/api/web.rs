@@ -10,7 +10,8 @@ use crate::helpers::{PASSWORD, TestApp, json_of};
 
 crate::engines_with_city!(
     pages_by_role,
-    case_page_escapes_text_and_offers_allowed_actions
+    case_page_escapes_text_and_offers_allowed_actions,
+    configuration_and_objection_pages_follow_the_grants
 );
 
 fn no_redirects() -> Client {
@@ -182,4 +183,87 @@ async fn case_page_escapes_text_and_offers_allowed_actions(app: &TestApp) {
             .collect();
         assert_eq!(forms, allowed, "{user}");
     }
+}
+
+async fn page(c: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
+    let r = c.get(app.url(path)).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn configuration_and_objection_pages_follow_the_grants(app: &TestApp) {
+    // The system administrator gets the write controls the API grants them.
+    let admin = login(app, "sysadmin").await;
+    let (s, html) = page(&admin, app, "/admin/schemes").await;
+    assert_eq!(s, StatusCode::OK);
+    // (Publish forms appear on drafts only; a fresh city has none.)
+    for control in ["id=\"scheme-new\"", "id=\"public-ranking\""] {
+        assert!(html.contains(control), "sysadmin lacks {control}");
+    }
+    let (_, html) = page(&admin, app, "/admin/classes").await;
+    assert!(html.contains("data-method=\"PATCH\""));
+    let (_, html) = page(&admin, app, "/admin/calendar").await;
+    assert!(html.contains("id=\"calendar-day\""));
+    let (_, html) = page(&admin, app, "/admin/rules").await;
+    assert!(html.contains("id=\"rules-import\""));
+    let (s, html) = page(&admin, app, "/objections").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        !html.contains("id=\"file-objection\""),
+        "only departments file"
+    );
+
+    // The auditor reads the same pages without any of them.
+    let audit = login(app, "auditadmin").await;
+    for (path, control) in [
+        ("/admin/schemes", "id=\"scheme-new\""),
+        ("/admin/schemes", "id=\"public-ranking\""),
+        ("/admin/classes", "data-method=\"PATCH\""),
+        ("/admin/calendar", "id=\"calendar-day\""),
+        ("/admin/rules", "id=\"rules-import\""),
+    ] {
+        let (s, html) = page(&audit, app, path).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(
+            !html.contains(control),
+            "auditadmin sees {control} on {path}"
+        );
+    }
+
+    // A handler files objections and sees only their department's; the page lists what the API
+    // returns to them and offers no decision.
+    let handler = login(app, "handler1").await;
+    let (s, html) = page(&handler, app, "/objections?case=A%3Cb%3E").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("id=\"file-objection\""));
+    assert!(html.contains("value=\"A&lt;b&gt;\""), "prefill escaped");
+    assert!(!html.contains("/decision\""));
+    // Without any evaluation grant the page says so, as the API does.
+    let inspector = login(app, "inspector1").await;
+    let (s, _) = page(&inspector, app, "/objections").await;
+    let api = inspector
+        .get(app.url("/api/v1/evaluation/objections"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!((s, api), (StatusCode::FORBIDDEN, StatusCode::FORBIDDEN));
+
+    // The evaluation page carries the objects' display names for the league table.
+    let leader = login(app, "leader1").await;
+    let (s, html) = page(&leader, app, "/evaluation").await;
+    assert_eq!(s, StatusCode::OK);
+    let departments = {
+        let mut tx = app.app.store().read().await.unwrap();
+        tx.list_departments().await.unwrap()
+    };
+    let names = html
+        .split("<script id=\"object-names\" type=\"application/json\">")
+        .nth(1)
+        .and_then(|s| s.split("</script>").next())
+        .unwrap();
+    let names: serde_json::Value = serde_json::from_str(names).unwrap();
+    assert_eq!(
+        names["department"][&departments[0].code], departments[0].name,
+        "{names}"
+    );
 }
