@@ -11,12 +11,16 @@ const URGENCY_RING = { warning: '#f1c40f', overdue: '#e74c3c' };
 const map = baseMap(document.getElementById('map'));
 const areaLayer = L.layerGroup().addTo(map);
 const heat = L.layerGroup();
+const people = L.layerGroup();
+const seePeople = document.getElementById('map').dataset.people === '1';
 const cluster = L.markerClusterGroup({ chunkedLoading: true, maxClusterRadius: 50 });
 map.addLayer(cluster);
 L.control.layers(null, {
   [T('在办案件', 'Open cases')]: cluster,
   [T('上报热力（30天）', 'Report heat (30 days)')]: heat,
+  ...(seePeople ? { [T('监督员位置', 'Inspectors')]: people } : {}),
 }, { collapsed: false }).addTo(map);
+if (seePeople) people.addTo(map);
 const markers = new Map();
 
 function caseMarker(c) {
@@ -167,6 +171,29 @@ async function loadDashboard() {
     tooltip: {},
   });
 }
+// ---- inspectors' last positions (the last eight hours) ----
+async function loadPeople() {
+  if (!seePeople) return;
+  const r = await api('GET', '/api/v1/positions');
+  if (!r.ok) return;
+  people.clearLayers();
+  for (const p of r.data) {
+    const minutes = Math.max(0, Math.round((Date.now() - Date.parse(p.at)) / 60000));
+    const m = L.circleMarker([p.lat, p.lon], {
+      radius: 6, color: '#1f4e79', weight: 2, fillColor: '#ffffff', fillOpacity: 1,
+    });
+    const div = document.createElement('div');
+    const b = document.createElement('strong');
+    b.textContent = p.name;
+    div.append(b, ` · ${T(`${minutes} 分钟前`, `${minutes} min ago`)}`);
+    m.bindPopup(div);
+    m.bindTooltip(p.name);
+    people.addLayer(m);
+  }
+}
+loadPeople();
+setInterval(loadPeople, 60000);
+
 loadDashboard();
 setInterval(loadDashboard, 60000);
 setInterval(loadCases, 120000);

@@ -17,11 +17,28 @@ if ('geolocation' in navigator) {
       position = { lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy };
       gpsEl.textContent = `📍 ${position.lat.toFixed(6)}, ${position.lon.toFixed(6)} (±${Math.round(position.accuracy)} m)`;
       sortByDistance();
+      sendPosition();
     },
     (e) => { gpsEl.textContent = T('无法定位：', 'No position: ') + e.message; },
     { enableHighAccuracy: true, maximumAge: 10000, timeout: 20000 },
   );
 } else gpsEl.textContent = T('此设备不支持定位', 'This device has no geolocation');
+
+// ---- the command centre sees where inspectors are: at most one position a minute ----
+let positionSentAt = 0;
+async function sendPosition() {
+  if (form.dataset.sendPosition !== '1' || !position || !navigator.onLine) return;
+  if (Date.now() - positionSentAt < 60000) return;
+  positionSentAt = Date.now();
+  try {
+    await api('POST', '/api/v1/me/position', {
+      location: { crs: 'wgs84', x: position.lon, y: position.lat },
+      accuracy_m: position.accuracy,
+    });
+  } catch {
+    // Offline or refused: the next fix after a minute tries again; positions are best effort.
+  }
+}
 
 function distanceM(a, b) {
   const R = 6371000, rad = Math.PI / 180;

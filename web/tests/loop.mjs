@@ -136,6 +136,10 @@ try {
   await lp.waitForFunction(() => document.getElementById('live').textContent.includes('实时'));
   await lp.waitForFunction(() => document.querySelectorAll('#map .leaflet-interactive, #map .marker-cluster').length > 0, null, { timeout: 20000 });
   await lp.waitForFunction(() => document.querySelector('[data-figure=reported_today]').textContent !== '–');
+  // The inspector's phone sent its position while reporting; the leader sees it on the map.
+  await lp.waitForFunction(() => [...document.querySelectorAll('.leaflet-tooltip-pane, .leaflet-overlay-pane')].length > 0);
+  const seen = await lp.evaluate(async () => (await (await fetch('/api/v1/positions')).json()).map((p) => p.name));
+  assert.ok(seen.length >= 1, `no inspector position on the command centre: ${JSON.stringify(seen)}`);
   await screenshot(lp, 'command-centre');
 
   // ---- 4. the loop, each step by its role ----

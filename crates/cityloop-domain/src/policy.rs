@@ -55,6 +55,10 @@ pub enum Action {
     EvaluationObject,
     /// Accept or reject objections.
     EvaluationDecide,
+    /// Send one's own position from the field (城管通).
+    PositionReport,
+    /// See where the field inspectors are.
+    PositionRead,
     /// Issue, list and revoke partner API keys (Open311 clients, 12345 platforms).
     PartnerManage,
     /// Look at held public reports and approve or reject them.
@@ -93,6 +97,8 @@ impl Action {
             Action::EvaluationConfigure => "evaluation.configure",
             Action::EvaluationObject => "evaluation.object",
             Action::EvaluationDecide => "evaluation.decide",
+            Action::PositionReport => "position.report",
+            Action::PositionRead => "position.read",
             Action::PartnerManage => "partner.manage",
             Action::ModerationReview => "moderation.review",
         }
@@ -254,6 +260,11 @@ pub const GRANTS: &[Grant] = &[
     // A department disputes its own counting; an administrator decides.
     g(A::EvaluationObject, R::Handler, S::OwnDepartment),
     g(A::EvaluationDecide, R::SysAdmin, S::All),
+    // Inspectors' positions are personal data: only the desks that direct them see them.
+    g(A::PositionReport, R::Inspector, S::All),
+    g(A::PositionRead, R::ShiftLeader, S::All),
+    g(A::PositionRead, R::Dispatcher, S::All),
+    g(A::PositionRead, R::Leader, S::All),
     // Keys let other systems write cases, so they are a system-administration matter.
     g(A::PartnerManage, R::SysAdmin, S::All),
     // Held public reports are intake work: the acceptors' desk, with the shift leader above it.

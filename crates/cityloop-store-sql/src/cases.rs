@@ -647,6 +647,46 @@ macro_rules! impl_case_sql {
                 rollups_between_in(conn, MONTHS, from, to, kind).await
             }
 
+            pub async fn put_position(conn: &mut Conn, p: &cityloop_store::PositionRecord) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO user_positions (user_id, lon, lat, accuracy_m, at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (user_id) DO UPDATE SET lon = excluded.lon, lat = excluded.lat, \
+                     accuracy_m = excluded.accuracy_m, at = excluded.at",
+                )
+                .bind(p.user_id)
+                .bind(p.lon)
+                .bind(p.lat)
+                .bind(p.accuracy_m)
+                .bind(p.at)
+                .execute(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            pub async fn positions_since(
+                conn: &mut Conn,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> Result<Vec<cityloop_store::PositionRecord>> {
+                let rows: Vec<(i64, f64, f64, Option<f64>, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+                    "SELECT user_id, lon, lat, accuracy_m, at FROM user_positions WHERE at >= $1 ORDER BY at DESC",
+                )
+                .bind(since)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(user_id, lon, lat, accuracy_m, at)| cityloop_store::PositionRecord {
+                        user_id,
+                        lon,
+                        lat,
+                        accuracy_m,
+                        at,
+                    })
+                    .collect())
+            }
+
             pub async fn rollups_packed(
                 conn: &mut Conn,
                 months: bool,

@@ -1298,6 +1298,20 @@ macro_rules! impl_tx {
                 cases::$cases::month_rollups_between(&mut self.tx, from, to, kind).await
             }
 
+            async fn put_position(
+                &mut self,
+                p: &cityloop_store::PositionRecord,
+            ) -> cityloop_store::Result<()> {
+                cases::$cases::put_position(&mut self.tx, p).await
+            }
+
+            async fn positions_since(
+                &mut self,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> cityloop_store::Result<Vec<cityloop_store::PositionRecord>> {
+                cases::$cases::positions_since(&mut self.tx, since).await
+            }
+
             async fn rollups_packed(
                 &mut self,
                 months: bool,

@@ -306,3 +306,13 @@ pub struct ObjectionQuery {
     pub objects: Option<(String, Vec<String>)>,
     pub case_id: Option<String>,
 }
+
+/// The last known position of a user (WGS-84/CGCS2000 storage lon/lat).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PositionRecord {
+    pub user_id: i64,
+    pub lon: f64,
+    pub lat: f64,
+    pub accuracy_m: Option<f64>,
+    pub at: DateTime<Utc>,
+}

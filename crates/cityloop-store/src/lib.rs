@@ -319,6 +319,10 @@ pub trait Tx: Send {
     async fn bump_rollup_revisions(&mut self, months: &[String], revision: &str) -> Result<()>;
     /// (month, revision) of the months in `[from, to)` that have one.
     async fn rollup_revisions(&mut self, from: &str, to: &str) -> Result<Vec<(String, String)>>;
+    /// Stores a user's latest position (replacing the previous one).
+    async fn put_position(&mut self, p: &PositionRecord) -> Result<()>;
+    /// Latest positions reported at or after `since`, newest first.
+    async fn positions_since(&mut self, since: DateTime<Utc>) -> Result<Vec<PositionRecord>>;
     /// Evaluation scheme versions, oldest first.
     async fn list_schemes(&mut self) -> Result<Vec<SchemeRecord>>;
     /// Stores a new version; `Conflict` if the version number is taken.

@@ -10,6 +10,7 @@ mod demo;
 pub(crate) mod evidence;
 pub(crate) mod intake;
 mod notify;
+mod positions;
 pub(crate) mod rules;
 mod timers;
 mod views;
@@ -31,6 +32,7 @@ pub use demo::{BenchRollups, DemoCasesReport};
 pub use evidence::{EvidenceConfig, UploadedBlob};
 pub use intake::IntakeConfig;
 pub use notify::{Notifier, WebhookNotifier};
+pub use positions::PositionView;
 pub use timers::TickReport;
 pub use views::{CaseList, CaseSummary, CaseView, Duplicate, LiveClock, TimelineEntry};
 

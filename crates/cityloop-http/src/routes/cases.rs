@@ -36,7 +36,54 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_thumbnail))
         .routes(routes!(messages))
         .routes(routes!(read_messages))
+        .routes(routes!(report_position))
+        .routes(routes!(positions))
         .merge(uploads)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PositionBody {
+    /// `{crs, x, y}` as for reports (a phone sends `wgs84`).
+    #[schema(value_type = Object)]
+    location: cityloop_geo::RawCoordinate,
+    accuracy_m: Option<f64>,
+}
+
+/// The calling inspector's current position (城管通 sends it while open); only the latest is kept.
+#[utoipa::path(post, path = "/me/position", tag = "cases", request_body = PositionBody,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn report_position(
+    State(s): State<AppState>,
+    auth: Auth,
+    ClientCtx(ctx): ClientCtx,
+    ApiJson(b): ApiJson<PositionBody>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .report_position(&auth.actor(), &b.location, b.accuracy_m, &ctx)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct PositionsQuery {
+    /// Positions reported within this many minutes (default 480).
+    minutes: Option<i64>,
+}
+
+/// Where the field inspectors were last seen (shift leaders, dispatchers, leaders).
+#[utoipa::path(get, path = "/positions", tag = "cases", params(PositionsQuery),
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
+async fn positions(
+    State(s): State<AppState>,
+    auth: Auth,
+    ClientCtx(ctx): ClientCtx,
+    Query(q): Query<PositionsQuery>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!(
+        s.app.positions(&auth.actor(), q.minutes, &ctx).await?
+    )))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -1850,6 +1850,75 @@ async fn evaluation_schemes_objections_and_public_pages(app: &TestApp) {
     }
 }
 
+/// 城管通 sends the inspector's position; the desks that direct inspectors see the latest one.
+async fn inspector_positions(app: &TestApp) {
+    let inspector = app.login("inspector1").await;
+    let leader = app.login("leader1").await;
+    let sz = app.login("handler1").await;
+    let street = street_of(app, "inspector1").await;
+    let (lon, lat, _) = point_in_street(app, &street, 0).await;
+    let post = |c: &Client, body: Value| {
+        let c = c.clone();
+        async move {
+            c.post(app.url("/api/v1/me/position"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let here = json!({"location": {"crs": "cgcs2000", "x": lon, "y": lat}, "accuracy_m": 12.5});
+    assert_eq!(
+        post(&inspector, here.clone()).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(post(&sz, here).await.status(), StatusCode::FORBIDDEN);
+    let (s, e) = json_of(
+        post(
+            &inspector,
+            json!({"location": {"crs": "wgs84", "x": 0.0, "y": 0.0}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "outside the city: {e}");
+    let (s, e) = json_of(
+        post(
+            &inspector,
+            json!({"location": {"crs": "cgcs2000", "x": lon, "y": lat}, "accuracy_m": -1.0}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_accuracy"))
+    );
+    let (s, list) = get(app, &leader, "/api/v1/positions").await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert!((list[0]["lon"].as_f64().unwrap() - lon).abs() < 1e-9);
+    assert_eq!(list[0]["accuracy_m"], 12.5);
+    assert!(list[0]["name"].as_str().is_some_and(|n| !n.is_empty()));
+    // Old positions drop out of the default window.
+    app.clock.advance(Duration::hours(9));
+    let leader = app.login("leader1").await;
+    let (_, list) = get(app, &leader, "/api/v1/positions").await;
+    assert_eq!(list.as_array().unwrap().len(), 0);
+    let (_, list) = get(app, &leader, "/api/v1/positions?minutes=720").await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (s, _) = get(app, &leader, "/api/v1/positions?minutes=0").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let sz = app.login("handler1").await;
+    let (s, _) = get(app, &sz, "/api/v1/positions").await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "positions are not for departments"
+    );
+}
+
 crate::engines_with_city!(
     full_loop_with_rework_extension_and_sub_dispatch,
     idempotent_intake,
@@ -1863,6 +1932,7 @@ crate::engines_with_city!(
     two_instances_fire_each_timer_once,
     evaluation_of_a_department,
     evaluation_schemes_objections_and_public_pages,
+    inspector_positions,
 );
 
 /// The demo history is made by the real state machine: every stored case replays from its
