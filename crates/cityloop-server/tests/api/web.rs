@@ -288,6 +288,11 @@ async fn user_and_layer_controls_follow_the_grants(app: &TestApp) {
             html.contains("data-user=\"inspector1\""),
             "{user} lists users"
         );
+        // Roles carry their labels, the administrators' included.
+        assert!(
+            html.contains("<td class=\"roles\">审计管理员</td>"),
+            "{user}"
+        );
         for control in shown {
             assert!(html.contains(control), "{user} lacks {control}");
         }
