@@ -55,7 +55,8 @@ export async function uploadPhotos(files) {
 }
 
 /** Builds an object from a form: data-type="int|bool", multiple selects and data-array give arrays,
- *  file inputs are uploaded and give hashes, empty optional fields are left out. */
+ *  data-type="json" is parsed, file inputs are uploaded and give hashes, empty optional fields are
+ *  left out. */
 export async function formObject(form) {
   const out = {};
   for (const el of form.elements) {
@@ -67,7 +68,7 @@ export async function formObject(form) {
     // A group of checkboxes marked data-array gives the list of ticked values (possibly empty).
     if (el.type === 'checkbox' && el.dataset.array !== undefined) {
       out[el.name] ||= [];
-      if (el.checked) out[el.name].push(el.value);
+      if (el.checked) out[el.name].push(el.dataset.type === 'int' ? parseInt(el.value, 10) : el.value);
       continue;
     }
     if ((el.type === 'radio' || el.type === 'checkbox') && !el.checked) continue;
@@ -79,6 +80,8 @@ export async function formObject(form) {
     if (v === '' && !el.required) continue;
     if (el.dataset.type === 'int') v = parseInt(v, 10);
     else if (el.dataset.type === 'bool') v = v === 'true';
+    // A value the page already holds as JSON (e.g. a list carried over unchanged in a replace).
+    else if (el.dataset.type === 'json') v = JSON.parse(v);
     else if (el.type === 'datetime-local') v = new Date(v).toISOString();
     out[el.name] = v;
   }

@@ -94,6 +94,10 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("acceptor", "受理员", "Acceptor"),
     ("handler", "处置人员", "Handler"),
     ("system", "系统", "System"),
+    // administrator roles (the users page lists and sets them)
+    ("sys_admin", "系统管理员", "System administrator"),
+    ("sec_admin", "安全管理员", "Security administrator"),
+    ("audit_admin", "审计管理员", "Audit administrator"),
 ];
 
 /// The label of a code in the page's language; unknown codes are shown as they are.

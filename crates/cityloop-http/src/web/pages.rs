@@ -597,31 +597,34 @@ pub(super) async fn admin_section(
     let ctx = &page.ctx;
     let data: Result<serde_json::Value, cityloop_app::AppError> = match section.as_str() {
         "users" => {
-            let departments: HashMap<i64, String> = s
+            let department_list = s
                 .app
                 .list_departments(&actor, ctx)
                 .await
-                .unwrap_or_default()
-                .into_iter()
-                .map(|d| (d.id, d.name))
+                .unwrap_or_default();
+            let departments: HashMap<i64, (String, String)> = department_list
+                .iter()
+                .map(|d| (d.id, (d.name.clone(), d.code.clone())))
                 .collect();
+            // The edit form picks areas from the list; an actor who may not read it gets none.
+            let areas = s.app.list_areas(&actor, ctx).await.unwrap_or_default();
             s.app
                 .list_users(&actor, &UserQuery::default(), ctx)
                 .await
                 .map(|users| {
                     let now = s.app.now();
-                    json!(
-                        users
-                            .into_iter()
-                            .map(|u| {
-                                let dept =
-                                    u.department_id.and_then(|d| departments.get(&d).cloned());
-                                let mut v = json!(UserView::new(u, now));
-                                v["department"] = json!(dept);
-                                v
-                            })
-                            .collect::<Vec<_>>()
-                    )
+                    let users = users
+                        .into_iter()
+                        .map(|u| {
+                            let dept = u.department_id.and_then(|d| departments.get(&d));
+                            let mut v = json!(UserView::new(u, now));
+                            v["department"] = json!(dept.map(|d| &d.0));
+                            // The PATCH body names the department by code.
+                            v["department_code"] = json!(dept.map(|d| &d.1));
+                            v
+                        })
+                        .collect::<Vec<_>>();
+                    json!({"users": users, "departments": department_list, "areas": areas})
                 })
         }
         "departments" => s.app.list_departments(&actor, ctx).await.map(|d| json!(d)),
@@ -647,7 +650,29 @@ pub(super) async fn admin_section(
             )
             .await
             .map(|a| json!(a)),
-        "layers" => Ok(json!(null)),
+        "layers" => match s.app.responsibility_grids(&actor, ctx).await {
+            // Inspectors on duty are picked from the users with the inspector role.
+            Ok(grids) => s
+                .app
+                .list_users(
+                    &actor,
+                    &UserQuery {
+                        role: Some(Role::Inspector),
+                        active: Some(true),
+                        ..Default::default()
+                    },
+                    ctx,
+                )
+                .await
+                .map(|users| {
+                    let inspectors = users
+                        .into_iter()
+                        .map(|u| json!({"id": u.id, "username": u.username, "display_name": u.display_name}))
+                        .collect::<Vec<_>>();
+                    json!({"grids": grids, "inspectors": inspectors})
+                }),
+            Err(e) => Err(e),
+        },
         "schemes" => match s.app.list_eval_schemes(&actor, ctx).await {
             Ok(versions) => s
                 .app
@@ -666,8 +691,12 @@ pub(super) async fn admin_section(
             context! {
                 section => section, data => to_value(&data),
                 query => to_value(&json!({"action": q.action, "year": q.year})),
-                // Write controls follow the API's grants (taxonomy, rules, calendar, schemes).
+                // Write controls follow the API's grants (taxonomy, rules, calendar, schemes,
+                // users' profiles, components and grids).
                 can_write => page.has(Role::SysAdmin),
+                // Roles, passwords and lockouts are the security administrator's alone.
+                can_secure => page.has(Role::SecAdmin),
+                roles => ["inspector", "acceptor", "shift_leader", "dispatcher", "handler", "leader", "sys_admin", "sec_admin", "audit_admin"],
                 today => s.app.now().with_timezone(&CHINA_OFFSET).date_naive().to_string(),
             },
         ),

@@ -11,7 +11,8 @@ use crate::helpers::{PASSWORD, TestApp, json_of};
 crate::engines_with_city!(
     pages_by_role,
     case_page_escapes_text_and_offers_allowed_actions,
-    configuration_and_objection_pages_follow_the_grants
+    configuration_and_objection_pages_follow_the_grants,
+    user_and_layer_controls_follow_the_grants
 );
 
 fn no_redirects() -> Client {
@@ -266,4 +267,77 @@ async fn configuration_and_objection_pages_follow_the_grants(app: &TestApp) {
         names["department"][&departments[0].code], departments[0].name,
         "{names}"
     );
+}
+
+async fn user_and_layer_controls_follow_the_grants(app: &TestApp) {
+    // Profiles (PATCH) and new accounts are the system administrator's; roles, passwords and
+    // lockouts the security administrator's; the auditor reads the list without any control.
+    let profile = "class=\"grid-form user-profile\"";
+    let roles = "class=\"grid-form user-roles\"";
+    let password = "class=\"inline-form user-password\"";
+    let create = "id=\"user-new\"";
+    for (user, shown, hidden) in [
+        ("sysadmin", vec![profile, create], vec![roles, password]),
+        ("secadmin", vec![roles, password], vec![profile, create]),
+        ("auditadmin", vec![], vec![profile, create, roles, password]),
+    ] {
+        let c = login(app, user).await;
+        let (s, html) = page(&c, app, "/admin/users").await;
+        assert_eq!(s, StatusCode::OK, "{user}");
+        assert!(
+            html.contains("data-user=\"inspector1\""),
+            "{user} lists users"
+        );
+        // Roles carry their labels, the administrators' included.
+        assert!(
+            html.contains("<td class=\"roles\">审计管理员</td>"),
+            "{user}"
+        );
+        for control in shown {
+            assert!(html.contains(control), "{user} lacks {control}");
+        }
+        for control in hidden {
+            assert!(!html.contains(control), "{user} sees {control}");
+        }
+    }
+
+    // The layers page: component and grid editing for the system administrator only; the
+    // security administrator cannot read base data, and the page says so as the API does.
+    let admin = login(app, "sysadmin").await;
+    let (s, html) = page(&admin, app, "/admin/layers").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("data-can-write"));
+    assert!(html.contains("id=\"new-component\""));
+    let (s, grids) = json_of(
+        admin
+            .get(app.url("/api/v1/responsibility-grids"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let grids = grids.as_array().unwrap();
+    assert!(!grids.is_empty(), "the test city has responsibility grids");
+    assert_eq!(
+        html.matches("data-url=\"/api/v1/responsibility-grids/")
+            .count(),
+        grids.len(),
+        "one inspectors form per responsibility grid"
+    );
+    let audit = login(app, "auditadmin").await;
+    let (s, html) = page(&audit, app, "/admin/layers").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!html.contains("data-can-write"));
+    assert!(!html.contains("id=\"new-component\""));
+    assert!(!html.contains("data-url=\"/api/v1/responsibility-grids/"));
+    let sec = login(app, "secadmin").await;
+    let (s, _) = page(&sec, app, "/admin/layers").await;
+    let api = sec
+        .get(app.url("/api/v1/responsibility-grids"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!((s, api), (StatusCode::FORBIDDEN, StatusCode::FORBIDDEN));
 }
