@@ -268,6 +268,22 @@ impl App {
         }
     }
 
+    /// Whether `actor` may do `action` on a collection, decided by the same policy as
+    /// [`App::authorize`] but without auditing: for choosing what to show or list, not for
+    /// performing the action (which still goes through `authorize`).
+    pub fn permits(&self, actor: &Actor, action: Action) -> bool {
+        match actor {
+            Actor::System(_) => true,
+            Actor::User(p) => {
+                !p.user.must_change_password
+                    && matches!(
+                        policy::authorize(&subject_of(&p.user), action, &Target::Collection),
+                        Decision::Allow(_)
+                    )
+            }
+        }
+    }
+
     async fn deny<T>(
         &self,
         actor: &Actor,

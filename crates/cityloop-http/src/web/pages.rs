@@ -11,8 +11,8 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use chrono::{DateTime, Datelike, Duration, Utc};
 use cityloop_app::cases::{CaseFilter, CaseSummary};
-use cityloop_domain::Role;
 use cityloop_domain::calendar::CHINA_OFFSET;
+use cityloop_domain::{Action, Role};
 use cityloop_store::{AuditQuery, UserQuery};
 use minijinja::value::Serde;
 use minijinja::{Value, context};
@@ -565,8 +565,8 @@ pub(super) async fn objections(
             items => to_value(&items),
             status => status,
             case => nonempty(&q.case),
-            can_decide => page.has(Role::SysAdmin),
-            can_file => page.has(Role::Handler),
+            can_decide => s.app.permits(&page.actor(), Action::EvaluationDecide),
+            can_file => s.app.permits(&page.actor(), Action::EvaluationObject),
         },
     )
 }
@@ -595,6 +595,17 @@ pub(super) async fn admin_section(
 ) -> Response {
     let actor = page.actor();
     let ctx = &page.ctx;
+    let section_write = match section.as_str() {
+        "users" => Some(Action::UserUpdate),
+        "classes" => Some(Action::TaxonomyWrite),
+        "rules" => Some(Action::RulesWrite),
+        "calendar" => Some(Action::CalendarWrite),
+        "layers" => Some(Action::BaseDataWrite),
+        "schemes" => Some(Action::EvaluationConfigure),
+        "departments" => Some(Action::DepartmentWrite),
+        "areas" => Some(Action::AreaWrite),
+        _ => None,
+    };
     let data: Result<serde_json::Value, cityloop_app::AppError> = match section.as_str() {
         "users" => {
             let department_list = s
@@ -691,11 +702,9 @@ pub(super) async fn admin_section(
             context! {
                 section => section, data => to_value(&data),
                 query => to_value(&json!({"action": q.action, "year": q.year})),
-                // Write controls follow the API's grants (taxonomy, rules, calendar, schemes,
-                // users' profiles, components and grids).
-                can_write => page.has(Role::SysAdmin),
-                // Roles, passwords and lockouts are the security administrator's alone.
-                can_secure => page.has(Role::SecAdmin),
+                // Controls are shown when the policy grants the section's write action.
+                can_write => section_write.is_some_and(|a| s.app.permits(&page.actor(), a)),
+                can_secure => s.app.permits(&page.actor(), Action::UserSetRoles),
                 roles => ["inspector", "acceptor", "shift_leader", "dispatcher", "handler", "leader", "sys_admin", "sec_admin", "audit_admin"],
                 today => s.app.now().with_timezone(&CHINA_OFFSET).date_naive().to_string(),
             },

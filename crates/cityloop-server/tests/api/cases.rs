@@ -1625,6 +1625,17 @@ async fn evaluation_schemes_objections_and_public_pages(app: &TestApp) {
     assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
     let (_, theirs) = get(app, &hw, "/api/v1/evaluation/objections").await;
     assert_eq!(theirs.as_array().unwrap().len(), 0, "{theirs}");
+    // Listing asks the policy; it is not a refused attempt to decide, so nothing is audited as one.
+    let (_, denied) = get(
+        app,
+        &app.login("auditadmin").await,
+        "/api/v1/audit?action=evaluation.decide&result=denied",
+    )
+    .await;
+    assert!(
+        !denied.to_string().contains("evaluation.decide"),
+        "{denied}"
+    );
     let decide = |c: &Client, body: Value| {
         let c = c.clone();
         let id = o["id"].clone();
