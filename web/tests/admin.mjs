@@ -6,52 +6,12 @@
 // changed for the test is put back, since the other test files run against the same server.
 //
 // Usage: BASE_URL=http://127.0.0.1:PORT ARTEFACTS=dir node web/tests/admin.mjs
-import { chromium } from 'playwright-core';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { BASE, OUT, browser, problems, expected, session, submitAndReload, china, shooter } from './lib/harness.mjs';
 
-const BASE = process.env.BASE_URL || 'http://127.0.0.1:8080';
-const OUT = process.env.ARTEFACTS || 'web/test-artefacts';
-const PASSWORD = process.env.DEMO_PASSWORD || 'Demo#2026';
-mkdirSync(OUT, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const problems = [];
-// Responses the test provokes on purpose (a refused draft, a refused objection) are logged by the
-// browser as failed resources; those are expected, anything else is a problem.
-const expected = [];
-
-async function session(username) {
-  const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1440, height: 900 } });
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const text = m.text();
-    const i = expected.findIndex((re) => re.test(text + ' ' + (m.location()?.url || '')));
-    if (i >= 0) { expected.splice(i, 1); return; }
-    problems.push(`${username} console: ${text} @ ${page.url()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`${username} page error: ${e.message} @ ${page.url()}`));
-  await page.goto(`${BASE}/login`);
-  await page.getByLabel(/用户名/).fill(username);
-  await page.getByLabel(/密码/).fill(PASSWORD);
-  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.getByRole('button', { name: '登录' }).click()]);
-  return { context, page };
-}
-
-const shot = (page, name) => page.screenshot({ path: join(OUT, `admin-${name}.png`), fullPage: true });
-/** Submits a form that reloads the page on success, and waits for the reload. */
-async function submitAndReload(page, form) {
-  await Promise.all([page.waitForEvent('load', { timeout: 15000 }), form.locator('button[type=submit]').click()]);
-  await page.waitForLoadState('networkidle');
-}
-const china = (d) => new Date(d.getTime() + 8 * 3600e3).toISOString().slice(0, 10);
+const shot = shooter('admin');
 
 try {
   // ---- evaluation schemes (system administrator) ----
