@@ -108,7 +108,7 @@ if (el && window.L) {
       };
       const res = await api('PUT', `/api/v1/components/${encodeURIComponent(c.id)}`, body);
       btn.disabled = false;
-      if (!res.ok) { showProblems(err, res); return; }
+      if (!res.ok) { showProblems(err, res, form); return; }
       toast(T('已保存', 'Saved'));
       await showComponent(c.id);
     });
@@ -131,7 +131,7 @@ if (el && window.L) {
       btn.disabled = true;
       const res = await api('POST', '/api/v1/components', { ...formBody(form), lon: latlng.lng, lat: latlng.lat });
       btn.disabled = false;
-      if (!res.ok) { showProblems(err, res); return; }
+      if (!res.ok) { showProblems(err, res, form); return; }
       toast(T('已新增部件', 'Component added'));
       here.innerHTML = '';
       await load();
@@ -220,7 +220,7 @@ importForm?.addEventListener('submit', async (e) => {
     if (res.ok) {
       toast(T('已建立草稿', 'Draft created'));
       setTimeout(() => location.reload(), 600);
-    } else showProblems(err, res);
+    } else showProblems(err, res, importForm);
   } finally {
     btn.disabled = false;
   }

@@ -21,12 +21,24 @@ export async function api(method, url, body, headers = {}) {
   return { ok: r.ok, status: r.status, data };
 }
 
-/** A readable message for an API error body. */
-export function errorText(res) {
+/** A readable message for an API error body. With `form`, a field error names the field by its
+ *  label and marks the input (aria-invalid, focused) so the user sees where to correct. */
+export function errorText(res, form) {
   const d = res.data || {};
   if (res.status === 409 && d.code === 'version_conflict') return T('案件已被他人更新，请刷新后重试。', 'Someone else changed this case; reload and try again.');
   if (res.status === 401) return T('登录已过期，请重新登录。', 'Your session ended; please log in again.');
-  return (d.field ? d.field + ': ' : '') + (d.message || T('请求失败', 'Request failed') + ` (${res.status})`);
+  let msg = d.message || T('请求失败', 'Request failed') + ` (${res.status})`;
+  if (!d.field) return msg;
+  // Validation messages already start with the field's code; say it once, by its label.
+  if (msg.startsWith(d.field + ': ')) msg = msg.slice(d.field.length + 2);
+  const input = form?.elements?.namedItem?.(d.field);
+  const el = input && !(input instanceof RadioNodeList) ? input : input?.[0];
+  if (el) {
+    el.setAttribute('aria-invalid', 'true');
+    el.focus();
+  }
+  const name = el?.labels?.[0]?.firstChild?.textContent?.trim() || d.field;
+  return `${name}: ${msg}`;
 }
 
 export function toast(msg, kind = 'ok') {
@@ -89,6 +101,7 @@ export async function formObject(form) {
 }
 
 function showError(form, msg) {
+  if (!msg) for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
   const e = form.querySelector('.error');
   if (e) e.textContent = msg;
   else toast(msg, 'err');
@@ -96,8 +109,8 @@ function showError(form, msg) {
 
 /** Shows an API error in `el`: the message, then every listed problem (`errors`, e.g. of
  *  `invalid_scheme` or `invalid_rows`) as a list. */
-export function showProblems(el, res) {
-  el.textContent = errorText(res);
+export function showProblems(el, res, form) {
+  el.textContent = errorText(res, form);
   const errors = res.data?.errors;
   if (!Array.isArray(errors) || !errors.length) return;
   const ul = document.createElement('ul');
@@ -123,7 +136,7 @@ async function submitAction(form) {
       setTimeout(() => location.reload(), 600);
       return;
     }
-    showError(form, errorText(res));
+    showError(form, errorText(res, form));
     if (res.status === 409) setTimeout(() => location.reload(), 2500);
   } catch (e) {
     showError(form, e.res ? errorText(e.res) : T('网络错误，请重试。', 'Network error; try again.'));
@@ -151,8 +164,8 @@ async function submitJsonForm(form) {
       return;
     }
     const err = form.querySelector('.error');
-    if (err) showProblems(err, res);
-    else toast(errorText(res), 'err');
+    if (err) showProblems(err, res, form);
+    else toast(errorText(res, form), 'err');
   } finally {
     if (btn) btn.disabled = false;
   }

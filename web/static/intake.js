@@ -86,7 +86,7 @@ form.addEventListener('submit', async (e) => {
   // One key per submitted form: a double click or a retry returns the same case.
   form.dataset.key ||= crypto.randomUUID();
   const r = await api('POST', '/api/v1/cases?suggest_duplicates=true', body, { 'Idempotency-Key': form.dataset.key });
-  if (!r.ok) { err.textContent = errorText(r); return; }
+  if (!r.ok) { err.textContent = errorText(r, form); return; }
   delete form.dataset.key;
   const c = r.data.case;
   out.innerHTML = '';

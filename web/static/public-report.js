@@ -90,7 +90,7 @@ async function meToo(c, btn, meta) {
   btn.disabled = true;
   const phone = form.elements.phone.value.trim();
   const r = await api('POST', `/api/v1/public/cases/${encodeURIComponent(c.id)}/me-too`, phone ? { phone } : {});
-  if (!r.ok) { btn.disabled = false; errorEl.textContent = errorText(r); return; }
+  if (!r.ok) { btn.disabled = false; errorEl.textContent = errorText(r, form); return; }
   btn.textContent = r.data.added ? T('已记录，谢谢！', 'Noted, thank you!') : T('您已经反映过了', 'You had already said so');
   meta.textContent = ` ${T('共', '')}${r.data.supporters}${T('人反映', ' affected')}`;
   btn.closest('li').classList.add('joined');
@@ -136,7 +136,7 @@ form.addEventListener('submit', async (e) => {
     };
     for (const n of ['address', 'name', 'phone', 'website']) if (v(n)) body[n] = v(n);
     const r = await api('POST', '/api/v1/public/reports', body, { 'Idempotency-Key': key });
-    if (!r.ok) { errorEl.textContent = errorText(r); return; }
+    if (!r.ok) { errorEl.textContent = errorText(r, form); return; }
     const at = new Date().toISOString();
     if (r.status === 201) {
       rememberReport({ case_id: r.data.case_id, secret: r.data.followup_token, at });

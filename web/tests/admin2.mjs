@@ -18,9 +18,17 @@ try {
   await ap.goto(`${BASE}/admin/users`, { waitUntil: 'networkidle' });
   const username = `t${Date.now()}`;
   const create = ap.locator('#user-new');
-  await create.getByLabel('用户名').fill(username);
+  // A refused field is named once, by its label, and its input is marked for correction.
+  await create.getByLabel('用户名').fill('Bad Name');
   await create.getByLabel('姓名').fill('测试用户');
   await create.getByLabel('初始密码').fill('Test#2026-pass');
+  expected.push(/422/);
+  await create.locator('button[type=submit]').click();
+  await ap.waitForFunction(() => document.querySelector('#user-new .error').textContent.trim().length > 0);
+  const refusal = await create.locator('.error').innerText();
+  assert.match(refusal, /^用户名: 3 to 32 characters/, `field error: ${refusal}`);
+  assert.equal(await create.getByLabel('用户名').getAttribute('aria-invalid'), 'true');
+  await create.getByLabel('用户名').fill(username);
   await submitAndReload(ap, create);
   let row = ap.locator(`tr[data-user="${username}"]`);
   assert.equal(await row.count(), 1, 'the new account is listed');

@@ -2,6 +2,7 @@
 //! the page's `lang`, and `label` names the workflow codes (steps, actions, sources, urgency).
 
 use chrono::{DateTime, Utc};
+use cityloop_domain::Role;
 use cityloop_domain::calendar::CHINA_OFFSET;
 use minijinja::State;
 
@@ -68,7 +69,7 @@ const LABELS: &[(&str, &str, &str)] = &[
     // sources
     ("public", "公众举报", "Public"),
     ("hotline", "12345热线", "Hotline"),
-    ("inspector", "监督员上报", "Inspector"),
+    ("inspector", "监督员上报", "Inspector report"),
     ("leader", "领导批示", "Leader"),
     ("media", "媒体曝光", "Media"),
     ("video", "视频发现", "Video"),
@@ -88,32 +89,34 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("report", "上报照片", "Report photo"),
     ("verification", "核实照片", "Verification photo"),
     ("check", "核查照片", "Check photo"),
-    // case roles
-    ("shift_leader", "值班长", "Shift leader"),
-    ("dispatcher", "派遣员", "Dispatcher"),
-    ("acceptor", "受理员", "Acceptor"),
-    ("handler", "处置人员", "Handler"),
-    ("system", "系统", "System"),
-    // administrator roles (the users page lists and sets them)
-    ("sys_admin", "系统管理员", "System administrator"),
-    ("sec_admin", "安全管理员", "Security administrator"),
-    ("audit_admin", "审计管理员", "Audit administrator"),
 ];
 
 /// The label of a code in the page's language; unknown codes are shown as they are.
 pub(super) fn label(state: &State, code: String) -> String {
+    lookup(LABELS, is_en(state), code)
+}
+
+/// `{{ role|role_label }}`: a staff role's name in the page's language, apart from `label`
+/// because some role codes are also source codes with another wording (`inspector`: the role
+/// 监督员, the source 监督员上报).
+pub(super) fn role_label(state: &State, code: String) -> String {
     let en = is_en(state);
     let code = snake_case(code);
-    LABELS
+    match code.parse::<Role>() {
+        Ok(r) if en => r.name_en().to_owned(),
+        Ok(r) => r.name_zh().to_owned(),
+        // The workflow's own steps (timers, automatic routing) are recorded as `system`.
+        Err(_) if code == "system" => (if en { "System" } else { "系统" }).to_owned(),
+        Err(_) => code,
+    }
+}
+
+fn lookup(table: &[(&str, &str, &str)], en: bool, code: String) -> String {
+    let code = snake_case(code);
+    table
         .iter()
         .find(|(c, _, _)| *c == code)
-        .map(|(_, zh, e)| {
-            if en {
-                (*e).to_owned()
-            } else {
-                (*zh).to_owned()
-            }
-        })
+        .map(|(_, zh, e)| (if en { *e } else { *zh }).to_owned())
         .unwrap_or(code)
 }
 

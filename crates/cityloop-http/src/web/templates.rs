@@ -29,6 +29,7 @@ fn build() -> Environment<'static> {
     }
     env.add_function("tr", i18n::tr);
     env.add_filter("label", i18n::label);
+    env.add_filter("role_label", i18n::role_label);
     env.add_filter("local_time", i18n::local_time);
     env.add_filter("worktime", i18n::worktime);
     env
@@ -87,5 +88,20 @@ mod tests {
             .and_then(|t| t.render(context! { d => "<script>alert(1)</script>" }))
             .expect("renders");
         assert_eq!(out, "<p>&lt;script&gt;alert(1)&lt;&#x2f;script&gt;</p>");
+    }
+
+    #[test]
+    fn roles_and_sources_have_their_own_wording() {
+        let mut env = build();
+        env.add_template(
+            "t.html",
+            "{{ 'inspector'|label }}/{{ 'inspector'|role_label }}/{{ 'ShiftLeader'|role_label }}/{{ 'system'|role_label }}",
+        )
+        .expect("parses");
+        let t = env.get_template("t.html").expect("added");
+        let zh = t.render(context! { lang => "zh" }).expect("renders");
+        assert_eq!(zh, "监督员上报/监督员/值班长/系统");
+        let en = t.render(context! { lang => "en" }).expect("renders");
+        assert_eq!(en, "Inspector report/Inspector/Shift leader/System");
     }
 }
