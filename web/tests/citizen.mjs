@@ -7,56 +7,22 @@
 //
 // Usage: BASE_URL=http://127.0.0.1:PORT ARTEFACTS=dir node web/tests/citizen.mjs
 // Any console error, uncaught page error or failed assertion fails the run (exit code 1).
-import { chromium } from 'playwright-core';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-
-const BASE = process.env.BASE_URL || 'http://127.0.0.1:8080';
-const OUT = process.env.ARTEFACTS || 'web/test-artefacts';
-const PASSWORD = process.env.DEMO_PASSWORD || 'Demo#2026';
-mkdirSync(OUT, { recursive: true });
+import { BASE, OUT, browser, problems, anonymous, session } from './lib/harness.mjs';
 
 // Demo handler accounts: the named ones, else handler-<department code>.
 const HANDLERS = { SZ: 'handler1', 'SZ-ROAD': 'handler2', HW: 'handler3', 'ZFJ-1': 'handler4', YL: 'handler5' };
 const PHONE = '13987654321';
 const NAME = `王小明${Date.now() % 1000}`;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const problems = [];
-
-function watch(page, who) {
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`${who} console: ${m.text()} @ ${page.url()}`); });
-  page.on('pageerror', (e) => problems.push(`${who} page error: ${e.message} @ ${page.url()}`));
-  page.on('dialog', (d) => { problems.push(`${who} unexpected dialog: ${d.message()}`); d.dismiss(); });
-}
-
 /** A citizen on a phone, at `where`, without any login. */
-async function citizen(who, where) {
-  const context = await browser.newContext({
-    locale: 'zh-CN', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true,
-    geolocation: { latitude: where.lat, longitude: where.lon, accuracy: 10 }, permissions: ['geolocation'],
-  });
-  const page = await context.newPage();
-  watch(page, who);
-  return { context, page, username: who };
-}
-
-async function staff(username) {
-  const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  watch(page, username);
-  await page.goto(`${BASE}/login`);
-  await page.getByLabel(/用户名/).fill(username);
-  await page.getByLabel(/密码/).fill(PASSWORD);
-  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.getByRole('button', { name: '登录' }).click()]);
-  return { context, page, username };
-}
+const citizen = (who, where) => anonymous(who, {
+  viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true,
+  geolocation: { latitude: where.lat, longitude: where.lon, accuracy: 10 }, permissions: ['geolocation'],
+});
+const staff = (username) => session(username, { viewport: { width: 1280, height: 900 } });
 
 const shot = (page, name) => page.screenshot({ path: join(OUT, `citizen-${name}.png`), fullPage: true });
 

@@ -1,4 +1,4 @@
-// Shared set-up of the admin browser tests: Debian's chromium with the flags this machine needs,
+// Shared set-up of the browser tests: Debian's chromium with the flags this machine needs,
 // a logged-in session per user, and every browser console error collected as a problem unless
 // the test announced it (a response it provokes on purpose).
 import { chromium } from 'playwright-core';
@@ -21,22 +21,37 @@ export const problems = [];
 // browser as failed resources; those are expected, anything else is a problem.
 export const expected = [];
 
-export async function session(username) {
-  const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1440, height: 900 } });
-  const page = await context.newPage();
+/** Collects the page's console errors (unless announced in `expected`), uncaught errors and
+ *  unexpected dialogs as problems of `who`. */
+export function watch(page, who) {
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const text = m.text();
     const i = expected.findIndex((re) => re.test(text + ' ' + (m.location()?.url || '')));
     if (i >= 0) { expected.splice(i, 1); return; }
-    problems.push(`${username} console: ${text} @ ${page.url()}`);
+    problems.push(`${who} console: ${text} @ ${page.url()}`);
   });
-  page.on('pageerror', (e) => problems.push(`${username} page error: ${e.message} @ ${page.url()}`));
+  page.on('pageerror', (e) => problems.push(`${who} page error: ${e.message} @ ${page.url()}`));
+  page.on('dialog', (d) => { problems.push(`${who} unexpected dialog: ${d.message()}`); d.dismiss(); });
+}
+
+/** A page without a login (a citizen), in a context with `options` (viewport, geolocation…). */
+export async function anonymous(who, options = {}) {
+  const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1440, height: 900 }, ...options });
+  const page = await context.newPage();
+  watch(page, who);
+  return { context, page, username: who };
+}
+
+/** A page logged in as `username` with the demo password. */
+export async function session(username, options = {}) {
+  const s = await anonymous(username, options);
+  const { page } = s;
   await page.goto(`${BASE}/login`);
   await page.getByLabel(/用户名/).fill(username);
   await page.getByLabel(/密码/).fill(PASSWORD);
   await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.getByRole('button', { name: '登录' }).click()]);
-  return { context, page };
+  return s;
 }
 
 /** A screenshot helper writing `<prefix>-<name>.png` into the artefacts folder. */
