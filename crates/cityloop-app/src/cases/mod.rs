@@ -31,6 +31,7 @@ use crate::{Actor, App, AppError, AppResult, Ctx, Obj};
 pub use demo::{BenchRollups, DemoCasesReport};
 pub use evidence::{EvidenceConfig, UploadedBlob};
 pub use intake::IntakeConfig;
+pub(crate) use notify::post_idempotent;
 pub use notify::{Notifier, WebhookNotifier};
 pub use positions::PositionView;
 pub use timers::TickReport;

@@ -37,19 +37,29 @@ impl Notifier for WebhookNotifier {
     }
 
     async fn send(&self, item: &OutboxRecord) -> Result<(), String> {
-        let r = self
-            .client
-            .post(&self.url)
-            .header("Idempotency-Key", &item.dedup_key)
-            .json(item)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if r.status().is_success() {
-            Ok(())
-        } else {
-            Err(format!("webhook answered {}", r.status()))
-        }
+        post_idempotent(&self.client, &self.url, &item.dedup_key, item).await
+    }
+}
+
+/// One delivery attempt of a JSON body to a webhook. The key lets the receiver drop repeats,
+/// since the outbox delivers at least once; any answer but 2xx is a failure to retry.
+pub(crate) async fn post_idempotent(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    body: &(impl Serialize + ?Sized),
+) -> Result<(), String> {
+    let r = client
+        .post(url)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if r.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("{url} answered {}", r.status()))
     }
 }
 

@@ -107,19 +107,14 @@ impl Notifier for HotlineNotifier {
     }
 
     async fn send(&self, item: &OutboxRecord) -> Result<(), String> {
-        let r = self
-            .client
-            .post(&item.recipient)
-            .header("Idempotency-Key", &item.dedup_key)
-            .json(&item.payload)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if r.status().is_success() {
-            Ok(())
-        } else {
-            Err(format!("hotline answered {}", r.status()))
-        }
+        // The row's recipient is the partner's webhook URL; the hotline wants only the payload.
+        crate::cases::post_idempotent(
+            &self.client,
+            &item.recipient,
+            &item.dedup_key,
+            &item.payload,
+        )
+        .await
     }
 }
 
