@@ -94,6 +94,9 @@ pub struct CaseSummary {
     pub closed_at: Option<DateTime<Utc>>,
     pub due_at: Option<DateTime<Utc>>,
     pub urgency: String,
+    /// Working minutes left until `due_at` (negative once overdue); frozen at the start of a
+    /// pause (挂账, 缓办), since a paused step's clock does not run.
+    pub remaining_minutes: Option<i64>,
     pub pending: Option<&'static str>,
     pub hold: Option<&'static str>,
     pub supervised: bool,
@@ -165,6 +168,20 @@ pub(crate) fn timeline(
 }
 
 impl App {
+    /// Working minutes from `at` to `due`, negative once `at` is past it.
+    fn working_minutes_left(&self, at: DateTime<Utc>, due: DateTime<Utc>) -> Option<i64> {
+        let cal = self.calendar();
+        if due >= at {
+            cal.working_minutes_between(at, due)
+                .ok()
+                .map(|e| e.minutes())
+        } else {
+            cal.working_minutes_between(due, at)
+                .ok()
+                .map(|e| -e.minutes())
+        }
+    }
+
     pub(crate) fn summary_of(&self, r: &CaseRecord) -> CaseSummary {
         let c = &r.case;
         let now = self.now();
@@ -179,6 +196,15 @@ impl App {
                 _ => r.clock.urgency.clone(),
             }
         };
+        let paused_since = c
+            .parked
+            .as_ref()
+            .map(|p| p.approved_at)
+            .or_else(|| c.deferred.as_ref().map(|d| d.at));
+        let remaining_minutes = r
+            .clock
+            .due_at
+            .and_then(|due| self.working_minutes_left(paused_since.unwrap_or(now), due));
         CaseSummary {
             id: c.id.clone(),
             step: c.step.code(),
@@ -200,6 +226,7 @@ impl App {
             closed_at: c.closed_at,
             due_at: r.clock.due_at,
             urgency,
+            remaining_minutes,
             pending: if c.extension_pending.is_some() {
                 Some("extension")
             } else if c.park_request.is_some() {

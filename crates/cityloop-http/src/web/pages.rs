@@ -9,7 +9,7 @@ use axum::http::header::REFERER;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{Datelike, Duration};
 use cityloop_app::cases::{CaseFilter, CaseSummary};
 use cityloop_domain::calendar::CHINA_OFFSET;
 use cityloop_domain::{Action, Role};
@@ -197,32 +197,15 @@ pub(super) async fn set_lang(
     (jar.add(cookie), Redirect::to(&back)).into_response()
 }
 
-/// Working minutes from now to `due` (negative once overdue), on the working calendar.
-fn remaining_minutes(s: &AppState, due: Option<DateTime<Utc>>) -> Option<i64> {
-    let due = due?;
-    let now = s.app.now();
-    let cal = s.app.calendar();
-    if due >= now {
-        cal.working_minutes_between(now, due)
-            .ok()
-            .map(|e| e.minutes())
-    } else {
-        cal.working_minutes_between(due, now)
-            .ok()
-            .map(|e| -e.minutes())
-    }
-}
-
-/// Task rows with the remaining working time of each.
-fn rows(s: &AppState, tasks: Vec<CaseSummary>) -> Vec<serde_json::Value> {
-    tasks
+/// Task rows for the page: cases whose clock runs first (by due time, as the queue gives them),
+/// then paused ones (挂账, 缓办), which wait on something other than the user.
+fn rows(tasks: Vec<CaseSummary>) -> Vec<serde_json::Value> {
+    let (running, paused): (Vec<_>, Vec<_>) =
+        tasks.into_iter().partition(|t| t.urgency != "paused");
+    running
         .into_iter()
-        .map(|t| {
-            let remaining = remaining_minutes(s, t.due_at);
-            let mut v = json!(t);
-            v["remaining_minutes"] = json!(remaining);
-            v
-        })
+        .chain(paused)
+        .map(|t| json!(t))
         .collect()
 }
 
@@ -232,7 +215,7 @@ async fn task_rows(s: &AppState, page: &Page) -> Result<Vec<serde_json::Value>, 
         .my_tasks(&page.actor(), 200, &page.ctx)
         .await
         .map_err(|e| error_page(page, e))?;
-    Ok(rows(s, tasks))
+    Ok(rows(tasks))
 }
 
 pub(super) async fn workbench(State(s): State<AppState>, page: Page) -> Response {
@@ -300,7 +283,7 @@ pub(super) async fn cases(
         Ok(l) => l,
         Err(e) => return error_page(&page, e),
     };
-    let items = rows(&s, list.items);
+    let items: Vec<serde_json::Value> = list.items.iter().map(|t| json!(t)).collect();
     let form = json!({
         "q": f.q, "step": f.step, "source": f.source, "urgency": f.urgency, "class": f.class,
     });

@@ -667,6 +667,17 @@ async fn return_park_scope_and_races(app: &TestApp) {
     let (_, later) = get(app, &leader, &format!("/api/v1/cases/{id}")).await;
     assert_eq!(later["clock"]["urgency"], "paused");
     assert_eq!(later["clock"]["remaining_minutes"].as_i64().unwrap(), left);
+    // Lists show the same frozen time left as the case's own clock.
+    let (_, listed) = get(app, &leader, &format!("/api/v1/cases?q={id}")).await;
+    let row = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{listed}"))
+        .clone();
+    assert_eq!(row["urgency"], "paused");
+    assert_eq!(row["remaining_minutes"].as_i64(), Some(left), "{row}");
     let case = ok(app, &leader, &later, json!({"type": "unpark"})).await;
     assert_ne!(case["clock"]["urgency"], "paused");
     assert!(
