@@ -21,3 +21,12 @@ form.addEventListener('submit', async (e) => {
     : r.status === 401 ? (en ? 'Wrong username or password.' : '用户名或密码错误。')
     : (body.message || `${r.status}`);
 });
+
+// Demo servers list their accounts; picking one fills the form (the user still presses 登录).
+for (const b of document.querySelectorAll('[data-demo-user]')) {
+  b.addEventListener('click', () => {
+    form.username.value = b.dataset.demoUser;
+    form.password.value = b.dataset.demoPassword;
+    form.querySelector('button[type=submit]').focus();
+  });
+}

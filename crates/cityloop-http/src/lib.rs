@@ -49,6 +49,25 @@ pub struct HttpConfig {
     pub trusted_proxies: Vec<IpAddr>,
     /// Extra origins allowed to send state-changing requests with the session cookie.
     pub trusted_origins: Vec<String>,
+    /// Set only by `cityloop demo`: the login page lists these accounts so a first-time visitor
+    /// can try each role without the console output at hand.
+    pub demo_logins: Option<DemoLogins>,
+}
+
+/// The demo's accounts, shown on the login page of a demo server only.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DemoLogins {
+    pub password: String,
+    pub accounts: Vec<DemoLogin>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DemoLogin {
+    pub username: String,
+    pub display_name: String,
+    pub roles_zh: String,
+    pub roles_en: String,
+    pub department: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -59,6 +78,7 @@ impl Default for HttpConfig {
             cookie_secure: false,
             trusted_proxies: Vec::new(),
             trusted_origins: Vec::new(),
+            demo_logins: None,
         }
     }
 }

@@ -118,6 +118,9 @@ pub struct ServerConfig {
     pub cookie_secure: bool,
     pub trusted_proxies: Vec<String>,
     pub trusted_origins: Vec<String>,
+    /// Filled by `cityloop demo`, never read from a file.
+    #[serde(skip)]
+    pub demo_logins: Option<cityloop_http::DemoLogins>,
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -172,6 +175,7 @@ impl Default for ServerConfig {
             cookie_secure: false,
             trusted_proxies: Vec::new(),
             trusted_origins: Vec::new(),
+            demo_logins: None,
         }
     }
 }
@@ -430,6 +434,7 @@ impl Config {
                 .filter_map(|p| p.parse().ok())
                 .collect(),
             trusted_origins: s.trusted_origins.clone(),
+            demo_logins: s.demo_logins.clone(),
         }
     }
 }

@@ -456,6 +456,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.seeded.push("demo.cases");
             }
             print_demo(&cfg, &report);
+            cfg.server.demo_logins = Some(demo_logins(&report));
             serve(&cfg, app).await
         }
         Command::Backup { target, db } => {
@@ -587,6 +588,26 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+fn demo_logins(report: &cityloop_app::demo::DemoReport) -> cityloop_http::DemoLogins {
+    let names = |f: fn(Role) -> &'static str, roles: &[Role]| {
+        roles.iter().map(|r| f(*r)).collect::<Vec<_>>().join(", ")
+    };
+    cityloop_http::DemoLogins {
+        password: cityloop_app::demo::DEMO_PASSWORD.to_owned(),
+        accounts: report
+            .accounts
+            .iter()
+            .map(|a| cityloop_http::DemoLogin {
+                username: a.username.clone(),
+                display_name: a.display_name.clone(),
+                roles_zh: names(Role::name_zh, &a.roles),
+                roles_en: names(Role::name_en, &a.roles),
+                department: a.department.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -156,7 +156,11 @@ pub(super) struct NextQuery {
     next: Option<String>,
 }
 
-pub(super) async fn login(jar: CookieJar, Query(q): Query<NextQuery>) -> Response {
+pub(super) async fn login(
+    State(s): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<NextQuery>,
+) -> Response {
     let lang = match jar.get(LANG_COOKIE).map(|c| c.value()) {
         Some("en") => "en",
         _ => "zh",
@@ -167,6 +171,7 @@ pub(super) async fn login(jar: CookieJar, Query(q): Query<NextQuery>) -> Respons
             lang => lang,
             asset => asset_prefix(),
             next => safe_next(q.next.as_deref()).unwrap_or_else(|| "/".into()),
+            demo => to_value(&s.http.demo_logins),
         },
     )
 }

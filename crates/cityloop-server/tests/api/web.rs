@@ -15,6 +15,41 @@ crate::engines_with_city!(
     user_and_layer_controls_follow_the_grants
 );
 
+/// A demo server lists its accounts on the login page, with user text escaped. Engine-independent
+/// (configuration and a template), so SQLite only.
+#[tokio::test]
+async fn demo_login_page_lists_the_accounts() {
+    let app = TestApp::start_tuned(cityloop_store_tests::TestDb::sqlite(), |c| {
+        c.server.demo_logins = Some(cityloop_http::DemoLogins {
+            password: PASSWORD.into(),
+            accounts: vec![cityloop_http::DemoLogin {
+                username: "inspector1".into(),
+                display_name: "<b>王建国</b>".into(),
+                roles_zh: "监督员".into(),
+                roles_en: "Inspector".into(),
+                department: Some("CENTRE".into()),
+            }],
+        });
+    })
+    .await;
+    let html = no_redirects()
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("class=\"card demo-logins\""), "{html}");
+    assert!(html.contains("data-demo-user=\"inspector1\""));
+    assert!(html.contains("监督员"));
+    assert!(
+        html.contains("&lt;b&gt;王建国&lt;&#x2f;b&gt;"),
+        "names are escaped"
+    );
+    app.stop().await;
+}
+
 fn no_redirects() -> Client {
     Client::builder()
         .redirect(Policy::none())
@@ -48,6 +83,10 @@ async fn pages_by_role(app: &TestApp) {
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
     assert!(html.contains("lang=\"zh-CN\""), "Chinese first");
+    assert!(
+        !html.contains("demo-logins"),
+        "accounts are listed on demo servers only"
+    );
     // Static files are served under the tagged prefix the pages use (HTML-escaped there).
     let css = html
         .replace("&#x2f;", "/")
