@@ -258,7 +258,7 @@ impl App {
         let mut addresses = Vec::new();
         for item in features {
             report.read += 1;
-            if report.read % 1000 == 0 {
+            if report.read.is_multiple_of(1000) {
                 progress(report.read);
             }
             let feature = match item {
