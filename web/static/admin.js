@@ -140,6 +140,8 @@ if (el && window.L) {
     here.append(h, form);
   }
   map.on('click', (e) => newComponentAt(e.latlng));
+  // A committed layer import redraws what is in view.
+  el.addEventListener('layers-changed', () => load());
 
   async function load() {
     const b = map.getBounds();
@@ -269,4 +271,59 @@ for (const b of document.querySelectorAll('[data-check-rules]')) {
     out.append(p);
     out.scrollIntoView({ block: 'nearest' });
   });
+}
+
+// Layer import: a multipart upload with the command line's options. "Check" is a dry run (the
+// whole import, rolled back); "Import" commits and redraws the map.
+const layerForm = document.getElementById('layer-import');
+layerForm?.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const commit = e.submitter?.value === 'import';
+  const err = layerForm.querySelector('.error');
+  const out = document.getElementById('layer-import-report');
+  err.textContent = '';
+  if (!layerForm.reportValidity()) return;
+  const f = layerForm.elements;
+  const body = new FormData();
+  body.append('file', f.file.files[0]);
+  for (const name of ['crs', 'encoding', 'map', 'grid_serial_digits']) body.append(name, f[name].value);
+  body.append('skip_invalid', f.skip_invalid.checked);
+  body.append('repair', f.repair.checked);
+  body.append('dry_run', !commit);
+  const buttons = layerForm.querySelectorAll('button');
+  for (const b of buttons) b.disabled = true;
+  out.textContent = commit ? T('导入中…', 'Importing…') : T('预检中…', 'Checking…');
+  try {
+    const r = await fetch(`/api/v1/import/${encodeURIComponent(f.kind.value)}`, {
+      method: 'POST', credentials: 'same-origin', headers: { Accept: 'application/json' }, body,
+    });
+    const res = { ok: r.ok, status: r.status, data: await r.json().catch(() => null) };
+    out.textContent = '';
+    if (!res.ok) { showProblems(err, res); return; }
+    out.append(importReport(res.data));
+    if (!res.data.dry_run) {
+      toast(T('已导入', 'Imported'));
+      el?.dispatchEvent(new Event('layers-changed'));
+    }
+  } finally {
+    for (const b of buttons) b.disabled = false;
+  }
+});
+
+function importReport(d) {
+  const sec = document.createElement('section');
+  const h = document.createElement('h4');
+  h.textContent = `${d.dry_run ? T('预检结果（未保存）', 'Check (nothing stored)') : T('导入结果', 'Import')}: ${d.file}`;
+  const dl = document.createElement('dl');
+  dl.className = 'facts';
+  for (const [k, zh, en] of [['read', '读取', 'Read'], ['imported', '导入', 'Imported'], ['replaced', '其中替换', 'Replaced'],
+    ['unchanged', '未变', 'Unchanged']]) {
+    const dt = document.createElement('dt'); dt.textContent = T(zh, en);
+    const dd = document.createElement('dd'); dd.textContent = d[k]; dd.dataset.count = k;
+    dl.append(dt, dd);
+  }
+  sec.append(h, dl,
+    list(T('被拒记录', 'Rejected records'), d.rejected.map((r) => [`${T('记录', 'record')} ${r.index ?? '?'}`, r.reason])),
+    list(T('警告', 'Warnings'), d.warnings));
+  return sec;
 }

@@ -31,6 +31,23 @@ pub enum ImportKind {
     Areas,
 }
 
+impl std::str::FromStr for ImportKind {
+    type Err = FieldError;
+
+    fn from_str(s: &str) -> Result<Self, FieldError> {
+        match s {
+            "grids" => Ok(ImportKind::Grids),
+            "components" => Ok(ImportKind::Components),
+            "addresses" => Ok(ImportKind::Addresses),
+            "areas" => Ok(ImportKind::Areas),
+            other => Err(FieldError::new(
+                "kind",
+                format!("`{other}`: grids, components, addresses or areas"),
+            )),
+        }
+    }
+}
+
 impl ImportKind {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -55,6 +72,84 @@ pub struct ImportOptions {
     /// File name, for messages and the audit log.
     pub source: String,
     pub grid_code_digits: Option<u8>,
+    /// Run the whole import and roll it back: the report says what a real import would do.
+    pub dry_run: bool,
+}
+
+/// Import options as text, the way the command line and the web form give them, checked in one
+/// place so that both name the same mistakes. Errors name the option (`crs`, `encoding`, `map`,
+/// `grid_serial_digits`); blank text means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct ImportParams {
+    pub crs: Option<String>,
+    pub encoding: Option<String>,
+    /// target=source pairs, e.g. `code=BGID,name=BGNAME`.
+    pub map: Option<String>,
+    /// CSV coordinate columns.
+    pub x: Option<String>,
+    pub y: Option<String>,
+    pub skip_invalid: bool,
+    pub repair: bool,
+    /// 2 (national, 14-digit grid codes) or 3 (15 digits).
+    pub grid_serial_digits: Option<u8>,
+    pub dry_run: bool,
+}
+
+fn given(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl ImportParams {
+    /// How to read the file.
+    pub fn read_options(&self) -> Result<cityloop_io::ReadOptions, FieldError> {
+        let encoding = given(&self.encoding)
+            .map(|label| {
+                cityloop_io::encoding_from_label(label).ok_or_else(|| {
+                    FieldError::new("encoding", format!("unknown encoding `{label}`"))
+                })
+            })
+            .transpose()?;
+        Ok(cityloop_io::ReadOptions {
+            encoding,
+            csv_x: given(&self.x).map(str::to_owned),
+            csv_y: given(&self.y).map(str::to_owned),
+            csv_wkt: None,
+        })
+    }
+
+    /// What to do with the records of `source` (a file name), whose reader found `declared_crs`.
+    pub fn import_options(
+        &self,
+        source: String,
+        declared_crs: Option<String>,
+    ) -> Result<ImportOptions, FieldError> {
+        let crs = given(&self.crs)
+            .map(|c| {
+                c.parse()
+                    .map_err(|e: cityloop_geo::crs::CrsError| FieldError::new("crs", e.to_string()))
+            })
+            .transpose()?;
+        let field_map = given(&self.map)
+            .map(|m| {
+                m.parse()
+                    .map_err(|e: cityloop_io::FieldMapError| FieldError::new("map", e.to_string()))
+            })
+            .transpose()?;
+        if let Some(d) = self.grid_serial_digits {
+            GridCodeScheme::new(d)
+                .map_err(|e| FieldError::new("grid_serial_digits", e.to_string()))?;
+        }
+        Ok(ImportOptions {
+            crs,
+            declared_crs,
+            field_map,
+            skip_invalid: self.skip_invalid,
+            repair: self.repair,
+            source,
+            grid_code_digits: self.grid_serial_digits,
+            dry_run: self.dry_run,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,6 +160,8 @@ pub struct Reject {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportReport {
+    /// Everything was rolled back: nothing was stored.
+    pub dry_run: bool,
     pub read: usize,
     pub imported: usize,
     pub replaced: usize,
@@ -96,6 +193,25 @@ fn convert(g: &Geometry<f64>, crs: Crs) -> Result<Geometry<f64>, String> {
 }
 
 impl App {
+    /// Whether `actor` may import `kind`, decided (and a refusal audited) as the import itself
+    /// decides it: for callers that must refuse before accepting a large upload.
+    pub async fn authorize_import(
+        &self,
+        actor: &Actor,
+        kind: ImportKind,
+        ctx: &Ctx,
+    ) -> AppResult<()> {
+        self.authorize(
+            actor,
+            Action::BaseDataWrite,
+            &Target::Collection,
+            Obj::kind(kind.as_str()),
+            ctx,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Imports a stream of features. `progress` is called with the number of records read so far.
     pub async fn import_features(
         &self,
@@ -106,14 +222,7 @@ impl App {
         progress: &(dyn Fn(usize) + Sync),
         ctx: &Ctx,
     ) -> AppResult<ImportReport> {
-        self.authorize(
-            actor,
-            Action::BaseDataWrite,
-            &Target::Collection,
-            Obj::kind(kind.as_str()),
-            ctx,
-        )
-        .await?;
+        self.authorize_import(actor, kind, ctx).await?;
         let crs = match (opts.crs, opts.declared_crs.as_deref()) {
             (Some(c), _) => c,
             (None, Some(d)) => d.parse().map_err(|e: cityloop_geo::crs::CrsError| {
@@ -127,7 +236,10 @@ impl App {
         let scheme = GridCodeScheme::new(opts.grid_code_digits.unwrap_or(2))
             .map_err(|e| FieldError::new("grid_code_digits", e.to_string()))?;
         let now = self.now();
-        let mut report = ImportReport::default();
+        let mut report = ImportReport {
+            dry_run: opts.dry_run,
+            ..ImportReport::default()
+        };
         let mut tx = self.store.write().await?;
         let areas: Vec<String> = tx.list_areas().await?.into_iter().map(|a| a.code).collect();
         let classes: HashMap<String, String> = tx
@@ -146,7 +258,7 @@ impl App {
         let mut addresses = Vec::new();
         for item in features {
             report.read += 1;
-            if report.read % 1000 == 0 {
+            if report.read.is_multiple_of(1000) {
                 progress(report.read);
             }
             let feature = match item {
@@ -226,6 +338,12 @@ impl App {
                 .warnings
                 .extend(topology_warnings(tx.as_mut(), &report.communities).await?);
         }
+        if opts.dry_run {
+            // Dropping the transaction rolls back every write above; the spatial index, built
+            // from committed data, is left as it was.
+            drop(tx);
+            return Ok(report);
+        }
         self.bump_spatial_revision(tx.as_mut()).await?;
         self.audit(
             tx.as_mut(),
@@ -236,7 +354,7 @@ impl App {
             ctx,
             json!({
                 "source": opts.source, "crs": crs.to_string(), "read": report.read, "imported": report.imported,
-                "replaced": report.replaced, "rejected": report.rejected.len(),
+                "replaced": report.replaced, "unchanged": report.unchanged, "rejected": report.rejected.len(),
             }),
         )
         .await?;

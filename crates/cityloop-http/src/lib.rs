@@ -42,6 +42,8 @@ use crate::error::{ApiError, ErrorBody};
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     pub body_limit: usize,
+    /// Largest layer file accepted for import.
+    pub import_limit: u64,
     pub request_timeout: Duration,
     /// Set the `Secure` flag on the session cookie (serve over HTTPS).
     pub cookie_secure: bool,
@@ -74,6 +76,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             body_limit: 1024 * 1024,
+            import_limit: 256 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             cookie_secure: false,
             trusted_proxies: Vec::new(),
@@ -155,7 +158,8 @@ fn api_router() -> OpenApiRouter<AppState> {
                 .merge(routes::basedata::router())
                 .merge(routes::cases::router())
                 .merge(routes::evaluation::router())
-                .merge(routes::public::router()),
+                .merge(routes::public::router())
+                .merge(routes::import::router()),
         )
         .merge(routes::open311::router())
         .merge(routes::hotline::router())

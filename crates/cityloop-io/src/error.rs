@@ -99,6 +99,9 @@ pub enum ReadErrorKind {
     /// A WKT cell that cannot be parsed.
     #[error("invalid WKT: {0}")]
     Wkt(String),
+    /// An uploaded archive that is not a readable zip, or does not hold exactly one shapefile.
+    #[error("invalid zip archive: {0}")]
+    Zip(String),
 }
 
 #[derive(Debug)]

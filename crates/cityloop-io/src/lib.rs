@@ -70,6 +70,7 @@ mod geom;
 mod io_util;
 mod shp;
 mod text;
+mod upload;
 mod wkt;
 mod write;
 

@@ -115,6 +115,7 @@ pub struct ServerConfig {
     pub listen: String,
     pub request_timeout_secs: u64,
     pub body_limit_bytes: usize,
+    pub import_max_bytes: u64,
     pub cookie_secure: bool,
     pub trusted_proxies: Vec<String>,
     pub trusted_origins: Vec<String>,
@@ -172,6 +173,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             request_timeout_secs: 30,
             body_limit_bytes: 1024 * 1024,
+            import_max_bytes: 256 * 1024 * 1024,
             cookie_secure: false,
             trusted_proxies: Vec::new(),
             trusted_origins: Vec::new(),
@@ -316,6 +318,9 @@ impl Config {
         if self.server.body_limit_bytes < 1024 {
             return bad("server.body_limit_bytes", "must be at least 1024".into());
         }
+        if self.server.import_max_bytes < 1024 {
+            return bad("server.import_max_bytes", "must be at least 1024".into());
+        }
         let url = &self.database.url;
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -426,6 +431,7 @@ impl Config {
         let s = &self.server;
         cityloop_http::HttpConfig {
             body_limit: s.body_limit_bytes,
+            import_limit: s.import_max_bytes,
             request_timeout: std::time::Duration::from_secs(s.request_timeout_secs),
             cookie_secure: s.cookie_secure,
             trusted_proxies: s

@@ -3,11 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use cityloop_app::import::{ImportKind, ImportOptions};
+use cityloop_app::import::{ImportKind, ImportParams};
 use cityloop_app::{Actor, Ctx};
-use cityloop_io::{
-    CsvGeometryColumns, CsvWriter, Feature, FeatureReader, GeoJsonWriter, ReadOptions,
-};
+use cityloop_io::{CsvGeometryColumns, CsvWriter, Feature, FeatureReader, GeoJsonWriter};
 use cityloop_server::config::Config;
 use cityloop_store::ComponentQuery;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,47 +14,32 @@ use serde_json::{Map, Value, json};
 use crate::{ImportArgs, load, open_app, system_actor};
 
 fn kind_of(what: &str) -> anyhow::Result<ImportKind> {
-    match what {
-        "grids" => Ok(ImportKind::Grids),
-        "components" => Ok(ImportKind::Components),
-        "addresses" => Ok(ImportKind::Addresses),
-        "areas" => Ok(ImportKind::Areas),
-        other => anyhow::bail!("`{other}`: import or export grids, components, addresses or areas"),
-    }
+    what.parse()
+        .map_err(|e: cityloop_domain::FieldError| anyhow::anyhow!("{}", e.message))
 }
 
 pub async fn import(config: &Option<PathBuf>, args: ImportArgs) -> anyhow::Result<()> {
     let kind = kind_of(&args.what)?;
     let cfg: Config = load(config, crate::db_overrides(&args.db))?;
-    let encoding = match &args.encoding {
-        Some(label) => Some(
-            cityloop_io::encoding_from_label(label)
-                .ok_or_else(|| anyhow::anyhow!("--encoding: unknown encoding `{label}`"))?,
-        ),
-        None => None,
+    let params = ImportParams {
+        crs: args.crs.clone(),
+        encoding: args.encoding.clone(),
+        map: args.field_map.clone(),
+        x: args.x.clone(),
+        y: args.y.clone(),
+        skip_invalid: args.skip_invalid,
+        repair: args.repair,
+        grid_serial_digits: Some(args.grid_serial_digits),
+        dry_run: false,
     };
-    let opts = ReadOptions {
-        encoding,
-        csv_x: args.x.clone(),
-        csv_y: args.y.clone(),
-        csv_wkt: None,
-    };
+    let flag = |e: cityloop_domain::FieldError| anyhow::anyhow!("--{}: {}", e.field, e.message);
+    let opts = params.read_options().map_err(flag)?;
     let reader = FeatureReader::open(&args.file, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let declared = reader.declared_crs();
     let total = reader.total_hint();
-    let crs = args
-        .crs
-        .as_deref()
-        .map(|c| {
-            c.parse()
-                .map_err(|e: cityloop_geo::crs::CrsError| anyhow::anyhow!("--crs: {e}"))
-        })
-        .transpose()?;
-    let field_map = args
-        .field_map
-        .as_deref()
-        .map(|m| m.parse().map_err(|e| anyhow::anyhow!("--map: {e}")))
-        .transpose()?;
+    let source = args.file.display().to_string();
+    let import_opts = params
+        .import_options(source.clone(), reader.declared_crs())
+        .map_err(flag)?;
     let app = open_app(&cfg).await?;
     let bar = match total {
         Some(n) => ProgressBar::new(n as u64),
@@ -67,21 +50,12 @@ pub async fn import(config: &Option<PathBuf>, args: ImportArgs) -> anyhow::Resul
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let progress = |n: usize| bar.set_position(n as u64);
-    let source = args.file.display().to_string();
     let result = app
         .import_features(
             &system_actor(),
             kind,
             reader,
-            &ImportOptions {
-                crs,
-                declared_crs: declared,
-                field_map,
-                skip_invalid: args.skip_invalid,
-                repair: args.repair,
-                source: source.clone(),
-                grid_code_digits: Some(args.grid_serial_digits),
-            },
+            &import_opts,
             &progress,
             &Ctx::default(),
         )

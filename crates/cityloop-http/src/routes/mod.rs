@@ -4,6 +4,7 @@ pub mod basedata;
 pub mod cases;
 pub mod evaluation;
 pub mod hotline;
+pub mod import;
 pub mod open311;
 pub mod org;
 pub mod public;

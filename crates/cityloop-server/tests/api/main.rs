@@ -14,6 +14,7 @@ mod cases;
 mod cli;
 mod crash;
 mod errors;
+mod imports;
 mod open311;
 mod org;
 mod public;

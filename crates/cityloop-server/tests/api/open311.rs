@@ -623,35 +623,11 @@ async fn updates_get_and_post(app: &TestApp) {
     );
 }
 
-/// A multipart/form-data body with text fields and `media` files.
-fn multipart(fields: &[(&str, String)], files: &[Vec<u8>]) -> (String, Vec<u8>) {
-    let boundary = "cityloop-test-boundary-7MA4YWxk";
-    let mut body = Vec::new();
-    for (k, v) in fields {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    for (i, f) in files.iter().enumerate() {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"p{i}.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(f);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 async fn media_upload_and_partner_rate(app: &TestApp) {
     let (lon, lat, event, _) = place_and_services(app).await;
     let (_, key) = partner_key(app, &["open311"], None).await;
     let photo = crate::public::jpeg_with_gps();
-    let (ct, body) = multipart(
+    let (ct, body) = crate::helpers::multipart(
         &[
             ("api_key", key.clone()),
             ("service_code", event.clone()),
@@ -659,7 +635,7 @@ async fn media_upload_and_partner_rate(app: &TestApp) {
             ("long", lon.to_string()),
             ("description", "附照片".to_owned()),
         ],
-        &[photo],
+        &[("media", "p0.jpg", "image/jpeg", &photo)],
     );
     let (s, _, text) = text_of(
         Client::new()
