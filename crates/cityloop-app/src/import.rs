@@ -228,7 +228,10 @@ impl App {
             (None, Some(d)) => d.parse().map_err(|e: cityloop_geo::crs::CrsError| {
                 FieldError::new(
                     "crs",
-                    format!("{}: the file declares `{d}`: {e}; give --crs", opts.source),
+                    format!(
+                        "{}: the file declares `{d}`: {e}; say which coordinate system it uses",
+                        opts.source
+                    ),
                 )
             })?,
             (None, None) => Crs::Wgs84,
