@@ -16,6 +16,7 @@ mod crash;
 mod errors;
 mod open311;
 mod org;
+mod org_pages;
 mod public;
 mod public_web;
 mod standards;
