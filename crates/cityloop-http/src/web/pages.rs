@@ -91,8 +91,8 @@ pub(super) fn menu_of(s: &AppState, actor: &cityloop_app::Actor) -> Vec<&'static
 }
 
 /// The refusal page for a menu page the policy does not grant this user.
-fn refuse_unless_permitted(page: &Page, href: &str) -> Option<Response> {
-    (!page.menu.iter().any(|m| *m == href)).then(|| {
+fn refuse_unless_permitted(page: &Page, href: &'static str) -> Option<Response> {
+    (!page.menu.contains(&href)).then(|| {
         error_page(
             page,
             cityloop_app::AppError::Forbidden("your roles do not allow this page".into()),
