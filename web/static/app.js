@@ -89,7 +89,8 @@ export async function formObject(form) {
       continue;
     }
     let v = el.value;
-    if (v === '' && !el.required) continue;
+    // An emptied data-clearable field is sent as "" (clears the value); others are left out.
+    if (v === '' && !el.required && el.dataset.clearable === undefined) continue;
     if (el.dataset.type === 'int') v = parseInt(v, 10);
     else if (el.dataset.type === 'bool') v = v === 'true';
     // A value the page already holds as JSON (e.g. a list carried over unchanged in a replace).
@@ -145,8 +146,21 @@ async function submitAction(form) {
   }
 }
 
+/** Puts a field error of the API (`field`) on the error line of that field, when the form has
+ *  one (`data-error-for`), and marks the input; clears earlier marks first. */
+function showFieldError(form, res) {
+  for (const e of form.querySelectorAll('[data-error-for]')) e.textContent = '';
+  const field = res?.data?.field;
+  const line = field && [...form.querySelectorAll('[data-error-for]')].find((e) => e.dataset.errorFor === field);
+  if (!line) return;
+  // The input itself was marked by errorText; the line repeats the reason beside it.
+  const msg = res.data.message || '';
+  line.textContent = msg.startsWith(field + ': ') ? msg.slice(field.length + 2) : msg;
+}
+
 async function submitJsonForm(form) {
   showError(form, '');
+  showFieldError(form, null);
   const body = await formObject(form);
   // `{field}` in data-url is filled from (and taken out of) the form, e.g. a date in the path.
   const url = form.dataset.url.replace(/\{(\w+)\}/g, (_, k) => {
@@ -166,6 +180,7 @@ async function submitJsonForm(form) {
     const err = form.querySelector('.error');
     if (err) showProblems(err, res, form);
     else toast(errorText(res, form), 'err');
+    showFieldError(form, res);
   } finally {
     if (btn) btn.disabled = false;
   }

@@ -1,7 +1,10 @@
 //! Administrative areas and departments.
 
+use cityloop_domain::case::Step;
 use cityloop_domain::{Action, AreaCode, FieldError, Target};
-use cityloop_store::{Area, AreaNew, AreaUpdate, Department, DepartmentNew, DepartmentUpdate};
+use cityloop_store::{
+    Area, AreaNew, AreaUpdate, CaseQuery, Department, DepartmentNew, DepartmentUpdate,
+};
 use serde_json::json;
 
 use crate::{Actor, App, AppError, AppResult, Ctx, Obj, department_chain};
@@ -67,6 +70,15 @@ pub(crate) fn clean_phone(s: Option<String>) -> Result<Option<String>, FieldErro
 }
 
 const DEPARTMENT_KINDS: [&str; 3] = ["centre", "department", "street_office"];
+
+/// Every step a case can be in before it is closed.
+fn open_steps() -> Vec<String> {
+    Step::CODES
+        .iter()
+        .filter(|c| **c != "closed")
+        .map(|c| (*c).to_owned())
+        .collect()
+}
 
 impl App {
     pub async fn list_areas(&self, actor: &Actor, ctx: &Ctx) -> AppResult<Vec<Area>> {
@@ -351,6 +363,28 @@ impl App {
             expected_version: patch.version,
             now: self.now(),
         };
+        if before.active && !update.active {
+            // Dispatch only offers active departments, so a disabled one would keep its open
+            // cases with nobody able to pick them up again; they are moved on first.
+            let open = tx
+                .count_cases(&CaseQuery {
+                    steps: Some(open_steps()),
+                    departments: Some(vec![before.code.clone()]),
+                    limit: 1,
+                    ..Default::default()
+                })
+                .await?;
+            if open > 0 {
+                return Err(AppError::rejected(
+                    "department_has_open_cases",
+                    "active",
+                    format!(
+                        "{} still has {open} open case(s); finish or reassign them before disabling it",
+                        before.code
+                    ),
+                ));
+            }
+        }
         let after = self
             .or_current(
                 tx.update_department(id, &update).await,

@@ -2,7 +2,7 @@
 // a logged-in session per user, and every browser console error collected as a problem unless
 // the test announced it (a response it provokes on purpose).
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const BASE = process.env.BASE_URL || 'http://127.0.0.1:8080';
@@ -65,3 +65,16 @@ export async function submitAndReload(page, form) {
 
 /** A Date as a China calendar day (YYYY-MM-DD). */
 export const china = (d) => new Date(d.getTime() + 8 * 3600e3).toISOString().slice(0, 10);
+
+/** Ends a test file: closes the browser, writes `result-<name>.txt` into the artefacts folder and
+ *  exits non-zero when a problem was collected (an expected browser error that never came counts). */
+export async function finish(name) {
+  if (expected.length) problems.push(`expected browser errors did not occur: ${expected.join(', ')}`);
+  await browser.close();
+  writeFileSync(join(OUT, `result-${name}.txt`), problems.length ? problems.join('\n') + '\n' : 'ok\n');
+  if (problems.length) {
+    console.error(problems.join('\n'));
+    process.exit(1);
+  }
+  console.log(`${name} tests passed; screenshots in ${OUT}`);
+}

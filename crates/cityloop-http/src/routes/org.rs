@@ -124,9 +124,10 @@ async fn get_department(
     ))
 }
 
-/// Changes a department (system administrator). A stale `version` gets 409 with the current state.
+/// Changes a department (system administrator). A stale `version` gets 409 with the current state;
+/// disabling a department that still has open cases gets 422 `department_has_open_cases`.
 #[utoipa::path(patch, path = "/departments/{id}", tag = "organisation", params(("id" = i64, Path)), request_body = PatchDepartment,
-    responses((status = 200, body = DepartmentView), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = DepartmentView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn patch_department(
     State(s): State<AppState>,
     auth: Auth,

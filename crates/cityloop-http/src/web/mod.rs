@@ -87,6 +87,8 @@ pub struct Page {
     pub principal: Principal,
     pub lang: Lang,
     pub ctx: cityloop_app::Ctx,
+    /// The menu pages the policy lets this user open, decided once per request.
+    pub menu: Vec<&'static str>,
 }
 
 impl Page {
@@ -116,6 +118,7 @@ impl FromRequestParts<AppState> for Page {
             .map_err(IntoResponse::into_response)?;
         match Auth::from_request_parts(parts, state).await {
             Ok(Auth(principal)) => Ok(Page {
+                menu: pages::menu_of(state, &Actor::User(principal.clone())),
                 principal,
                 lang,
                 ctx,

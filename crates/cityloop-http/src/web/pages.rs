@@ -24,71 +24,81 @@ use super::{LANG_COOKIE, Lang, Page, asset_prefix, home_of, i18n};
 use crate::AppState;
 use crate::dto::UserView;
 
-/// (href, 中文, English, shown to any of these roles)
-const NAV: &[(&str, &str, &str, &[Role])] = &[
+/// (href, 中文, English, the actions the page is for: shown, and opened, when the policy grants
+/// any of them). The page handlers ask the same table, so the menu never links a page that
+/// refuses its user, nor hides one they may use.
+const NAV: &[(&str, &str, &str, &[Action])] = &[
+    ("/workbench", "工作台", "Workbench", &[Action::CaseAct]),
+    ("/m", "城管通", "Field app", &[Action::PositionReport]),
     (
-        "/workbench",
-        "工作台",
-        "Workbench",
-        &[
-            Role::Acceptor,
-            Role::ShiftLeader,
-            Role::Dispatcher,
-            Role::Handler,
-            Role::Leader,
-        ],
+        "/intake",
+        "热线登记",
+        "Hotline entry",
+        &[Action::CaseReport],
     ),
-    ("/m", "城管通", "Field app", &[Role::Inspector]),
-    ("/intake", "热线登记", "Hotline entry", &[Role::Acceptor]),
     (
         "/command",
         "监督指挥",
         "Command centre",
-        &[
-            Role::Acceptor,
-            Role::ShiftLeader,
-            Role::Dispatcher,
-            Role::Leader,
-        ],
+        &[Action::CaseRead],
     ),
-    (
-        "/cases",
-        "案件查询",
-        "Cases",
-        &[
-            Role::Inspector,
-            Role::Acceptor,
-            Role::ShiftLeader,
-            Role::Dispatcher,
-            Role::Handler,
-            Role::Leader,
-        ],
-    ),
+    ("/cases", "案件查询", "Cases", &[Action::CaseRead]),
     (
         "/evaluation",
         "综合评价",
         "Evaluation",
-        &[Role::ShiftLeader, Role::Leader, Role::SysAdmin],
+        &[Action::EvaluationRead],
     ),
     (
         "/objections",
         "考核申诉",
         "Objections",
         &[
-            Role::Handler,
-            Role::ShiftLeader,
-            Role::Dispatcher,
-            Role::Leader,
-            Role::SysAdmin,
+            Action::EvaluationRead,
+            Action::EvaluationDecide,
+            Action::EvaluationObject,
         ],
     ),
     (
         "/admin",
         "系统管理",
         "Administration",
-        &[Role::SysAdmin, Role::SecAdmin, Role::AuditAdmin],
+        &[
+            Action::UserCreate,
+            Action::UserUpdate,
+            Action::UserSetRoles,
+            Action::UserResetPassword,
+            Action::UserUnlock,
+            Action::AuditRead,
+            Action::AreaWrite,
+            Action::DepartmentWrite,
+            Action::TaxonomyWrite,
+            Action::RulesWrite,
+            Action::CalendarWrite,
+            Action::BaseDataWrite,
+            Action::EvaluationConfigure,
+            Action::PartnerManage,
+        ],
     ),
 ];
+
+/// The menu pages the policy lets `actor` open.
+pub(super) fn menu_of(s: &AppState, actor: &cityloop_app::Actor) -> Vec<&'static str> {
+    NAV.iter()
+        .filter(|(.., actions)| actions.iter().any(|a| s.app.permits(actor, *a)))
+        .map(|(href, ..)| *href)
+        .collect()
+}
+
+/// The refusal page for a menu page the policy does not grant this user.
+fn refuse_unless_permitted(page: &Page, href: &'static str) -> Option<Response> {
+    (!page.menu.contains(&href)).then(|| {
+        error_page(
+            page,
+            cityloop_app::AppError::Forbidden("your roles do not allow this page".into()),
+        )
+    })
+}
 
 /// What every page template gets: the user, language, navigation and asset prefix.
 fn base(page: &Page, active: &str) -> Value {
@@ -96,7 +106,7 @@ fn base(page: &Page, active: &str) -> Value {
     let roles = &page.principal.user.roles;
     let nav: Vec<_> = NAV
         .iter()
-        .filter(|(_, _, _, who)| who.iter().any(|r| roles.contains(r)))
+        .filter(|(href, ..)| page.menu.contains(href))
         .map(|(href, zh, e, _)| {
             json!({"href": href, "label": if en { *e } else { *zh }, "active": *href == active})
         })
@@ -224,6 +234,9 @@ async fn task_rows(s: &AppState, page: &Page) -> Result<Vec<serde_json::Value>, 
 }
 
 pub(super) async fn workbench(State(s): State<AppState>, page: Page) -> Response {
+    if let Some(refused) = refuse_unless_permitted(&page, "/workbench") {
+        return refused;
+    }
     let tasks = match task_rows(&s, &page).await {
         Ok(t) => t,
         Err(r) => return r,
@@ -238,6 +251,9 @@ pub(super) async fn workbench(State(s): State<AppState>, page: Page) -> Response
 
 /// The task list alone, for the periodic htmx refresh.
 pub(super) async fn tasks_fragment(State(s): State<AppState>, page: Page) -> Response {
+    if let Some(refused) = refuse_unless_permitted(&page, "/workbench") {
+        return refused;
+    }
     let tasks = match task_rows(&s, &page).await {
         Ok(t) => t,
         Err(r) => return r,
@@ -403,6 +419,9 @@ pub(super) async fn case_page(
 }
 
 pub(super) async fn intake(State(s): State<AppState>, page: Page) -> Response {
+    if let Some(refused) = refuse_unless_permitted(&page, "/intake") {
+        return refused;
+    }
     let classes = s
         .app
         .list_classes(&page.actor(), &page.ctx)
@@ -417,6 +436,9 @@ pub(super) async fn intake(State(s): State<AppState>, page: Page) -> Response {
 }
 
 pub(super) async fn mobile(State(s): State<AppState>, page: Page) -> Response {
+    if let Some(refused) = refuse_unless_permitted(&page, "/m") {
+        return refused;
+    }
     let tasks = match task_rows(&s, &page).await {
         Ok(t) => t,
         Err(r) => return r,
@@ -472,10 +494,16 @@ pub(super) async fn mobile(State(s): State<AppState>, page: Page) -> Response {
 }
 
 pub(super) async fn command(page: Page) -> Response {
+    if let Some(refused) = refuse_unless_permitted(&page, "/command") {
+        return refused;
+    }
     page_response(&page, "command.html", "/command", context! {})
 }
 
 pub(super) async fn evaluation(State(s): State<AppState>, page: Page) -> Response {
+    if let Some(refused) = refuse_unless_permitted(&page, "/evaluation") {
+        return refused;
+    }
     let today = s.app.now().with_timezone(&CHINA_OFFSET).date_naive();
     let from = today.with_day(1).unwrap_or(today);
     let to = today + Duration::days(1);
@@ -560,6 +588,9 @@ pub(super) async fn objections(
 }
 
 pub(super) async fn admin(page: Page) -> Response {
+    if let Some(refused) = refuse_unless_permitted(&page, "/admin") {
+        return refused;
+    }
     let section = if page.has(Role::AuditAdmin) && !page.has(Role::SysAdmin) {
         "audit"
     } else {
@@ -626,7 +657,7 @@ pub(super) async fn admin_section(
                     json!({"users": users, "departments": department_list, "areas": areas})
                 })
         }
-        "departments" => s.app.list_departments(&actor, ctx).await.map(|d| json!(d)),
+        "departments" => department_rows(&s, &page).await,
         "areas" => s.app.list_areas(&actor, ctx).await.map(|a| json!(a)),
         "classes" => s.app.list_classes(&actor, ctx).await.map(|c| json!(c)),
         "rules" => s.app.list_rule_sets(&actor, ctx).await.map(|r| json!(r)),
@@ -699,4 +730,61 @@ pub(super) async fn admin_section(
         ),
         Err(e) => error_page(&page, e),
     }
+}
+
+/// Departments in tree order (each followed by its sub-units) with their parent and, when the
+/// reader may list users, how many active handlers each has.
+async fn department_rows(
+    s: &AppState,
+    page: &Page,
+) -> Result<serde_json::Value, cityloop_app::AppError> {
+    let actor = page.actor();
+    let mut all = s.app.list_departments(&actor, &page.ctx).await?;
+    all.sort_by(|a, b| a.code.cmp(&b.code));
+    let handlers: Option<HashMap<i64, usize>> = s
+        .app
+        .list_users(
+            &actor,
+            &UserQuery {
+                role: Some(Role::Handler),
+                active: Some(true),
+                ..Default::default()
+            },
+            &page.ctx,
+        )
+        .await
+        .ok()
+        .map(|users| {
+            let mut n = HashMap::new();
+            for d in users.iter().filter_map(|u| u.department_id) {
+                *n.entry(d).or_default() += 1;
+            }
+            n
+        });
+    let row = |d: &cityloop_store::Department, parent: Option<&cityloop_store::Department>| {
+        let mut v = json!(d);
+        v["depth"] = json!(usize::from(parent.is_some()));
+        v["parent_code"] = json!(parent.map(|p| &p.code));
+        v["parent_name"] = json!(parent.map(|p| &p.name));
+        v["handlers"] = json!(
+            handlers
+                .as_ref()
+                .map(|h| h.get(&d.id).copied().unwrap_or(0))
+        );
+        v
+    };
+    let mut rows = Vec::with_capacity(all.len());
+    for top in all.iter().filter(|d| d.parent_id.is_none()) {
+        rows.push(row(top, None));
+        for sub in all.iter().filter(|d| d.parent_id == Some(top.id)) {
+            rows.push(row(sub, Some(top)));
+        }
+    }
+    // Sub-units may only hang under top-level departments, which are the parents offered.
+    let parents: Vec<_> = all
+        .iter()
+        .filter(|d| d.parent_id.is_none())
+        .map(|d| json!({"code": d.code, "name": d.name}))
+        .collect();
+    Ok(json!({"rows": rows, "parents": parents, "counts_handlers": handlers.is_some()}))
 }

@@ -17,6 +17,7 @@ mod errors;
 mod imports;
 mod open311;
 mod org;
+mod org_pages;
 mod public;
 mod public_web;
 mod standards;
