@@ -271,6 +271,21 @@ impl App {
     /// Whether `actor` may do `action` on a collection, decided by the same policy as
     /// [`App::authorize`] but without auditing: for choosing what to show or list, not for
     /// performing the action (which still goes through `authorize`).
+    /// Like [`App::permits`], but only for a grant over every case, area and department: pages
+    /// that show the whole city (the command centre) need more than a scoped grant.
+    pub fn permits_citywide(&self, actor: &Actor, action: Action) -> bool {
+        match actor {
+            Actor::System(_) => true,
+            Actor::User(p) => {
+                !p.user.must_change_password
+                    && matches!(
+                        policy::authorize(&subject_of(&p.user), action, &Target::Collection),
+                        Decision::Allow(policy::Scope::All)
+                    )
+            }
+        }
+    }
+
     pub fn permits(&self, actor: &Actor, action: Action) -> bool {
         match actor {
             Actor::System(_) => true,

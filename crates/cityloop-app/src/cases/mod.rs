@@ -237,6 +237,18 @@ fn csv_list(v: &Option<String>) -> Option<Vec<String>> {
 
 /// The case roles of an application actor. API-token callers (hotline platforms, video and
 /// sensor gateways) also act as the system, which is who raises machine alarms.
+impl App {
+    /// The channels `actor` may record a report from, by the domain's channel rules (the policy
+    /// decides whether they may report at all).
+    pub fn reportable_sources(&self, actor: &Actor) -> Vec<Source> {
+        let roles = case_actor(actor, &[]).roles;
+        Source::ALL
+            .into_iter()
+            .filter(|s| s.reporting_roles().iter().any(|r| roles.contains(r)))
+            .collect()
+    }
+}
+
 pub(crate) fn case_actor(actor: &Actor, departments: &[Department]) -> machine::Actor {
     match actor {
         Actor::System(_) => machine::Actor {

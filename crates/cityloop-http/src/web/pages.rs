@@ -12,6 +12,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use chrono::{Datelike, Duration};
 use cityloop_app::cases::{CaseFilter, CaseSummary};
 use cityloop_domain::calendar::CHINA_OFFSET;
+use cityloop_domain::case::Source;
 use cityloop_domain::{Action, Role};
 use cityloop_store::{AuditQuery, UserQuery};
 use minijinja::value::Serde;
@@ -24,46 +25,51 @@ use super::{LANG_COOKIE, Lang, Page, asset_prefix, home_of, i18n};
 use crate::AppState;
 use crate::dto::UserView;
 
+/// What a menu page asks of the policy.
+enum Need {
+    /// Any one of these actions.
+    Any(&'static [Action]),
+    /// This action over the whole city (not only one's areas or department).
+    CityWide(Action),
+    /// Recording reports from the desk's channels (hotline, public, media, leader).
+    DeskReports,
+}
+
 /// (href, 中文, English, the actions the page is for: shown, and opened, when the policy grants
 /// any of them). The page handlers ask the same table, so the menu never links a page that
 /// refuses its user, nor hides one they may use.
-const NAV: &[(&str, &str, &str, &[Action])] = &[
-    ("/workbench", "工作台", "Workbench", &[Action::CaseAct]),
-    ("/m", "城管通", "Field app", &[Action::PositionReport]),
-    (
-        "/intake",
-        "热线登记",
-        "Hotline entry",
-        &[Action::CaseReport],
-    ),
+const NAV: &[(&str, &str, &str, Need)] = &[
+    ("/workbench", "工作台", "Workbench", Need::Any(&[Action::CaseAct])),
+    ("/m", "城管通", "Field app", Need::Any(&[Action::PositionReport])),
+    ("/intake", "热线登记", "Hotline entry", Need::DeskReports),
     (
         "/command",
         "监督指挥",
         "Command centre",
-        &[Action::CaseRead],
+        Need::CityWide(Action::CaseRead),
     ),
-    ("/cases", "案件查询", "Cases", &[Action::CaseRead]),
+    ("/cases", "案件查询", "Cases", Need::Any(&[Action::CaseRead])),
     (
         "/evaluation",
         "综合评价",
         "Evaluation",
-        &[Action::EvaluationRead],
+        Need::Any(&[Action::EvaluationRead]),
     ),
     (
         "/objections",
         "考核申诉",
         "Objections",
-        &[
+        Need::Any(&[
             Action::EvaluationRead,
             Action::EvaluationDecide,
             Action::EvaluationObject,
-        ],
+        ]),
     ),
     (
         "/admin",
         "系统管理",
         "Administration",
-        &[
+        Need::Any(&[
             Action::UserCreate,
             Action::UserUpdate,
             Action::UserSetRoles,
@@ -78,15 +84,37 @@ const NAV: &[(&str, &str, &str, &[Action])] = &[
             Action::BaseDataWrite,
             Action::EvaluationConfigure,
             Action::PartnerManage,
-        ],
+        ]),
     ),
 ];
 
 /// The menu pages the policy lets `actor` open.
 pub(super) fn menu_of(s: &AppState, actor: &cityloop_app::Actor) -> Vec<&'static str> {
     NAV.iter()
-        .filter(|(.., actions)| actions.iter().any(|a| s.app.permits(actor, *a)))
+        .filter(|(.., need)| match need {
+            Need::Any(actions) => actions.iter().any(|a| s.app.permits(actor, *a)),
+            Need::CityWide(action) => s.app.permits_citywide(actor, *action),
+            Need::DeskReports => {
+                s.app.permits(actor, Action::CaseReport) && !desk_sources(s, actor).is_empty()
+            }
+        })
         .map(|(href, ..)| *href)
+        .collect()
+}
+
+/// The channels the hotline-entry desk records (not the inspector's own reports, which come
+/// from the field app) that this user may record.
+pub(super) fn desk_sources(s: &AppState, actor: &cityloop_app::Actor) -> Vec<&'static str> {
+    s.app
+        .reportable_sources(actor)
+        .into_iter()
+        .filter(|src| {
+            matches!(
+                src,
+                Source::Hotline | Source::Public | Source::Media | Source::Leader
+            )
+        })
+        .map(Source::code)
         .collect()
 }
 
@@ -431,7 +459,10 @@ pub(super) async fn intake(State(s): State<AppState>, page: Page) -> Response {
         &page,
         "intake.html",
         "/intake",
-        context! { classes => to_value(&classes) },
+        context! {
+            classes => to_value(&classes),
+            sources => desk_sources(&s, &page.actor()),
+        },
     )
 }
 
