@@ -169,7 +169,7 @@ const INSERT_EVENT: &str = "INSERT INTO case_events (case_id, version, kind, act
 const CASE_BATCH: usize = 300;
 
 macro_rules! impl_case_sql {
-    ($module:ident, $db:ty, skip_locked = $skip_locked:literal, for_update = $for_update:literal, packed_rows = $packed_rows:literal) => {
+    ($module:ident, $db:ty, skip_locked = $skip_locked:literal, for_update = $for_update:literal, packed_rows = $packed_rows:literal, event_seq = $event_seq:literal) => {
         pub(crate) mod $module {
             use cityloop_store::{
                 AttachmentRecord, BlobRecord, CaseChange, CaseClock, CaseIntake, CaseLink, CaseNew,
@@ -382,6 +382,17 @@ macro_rules! impl_case_sql {
                 }
                 if let Some(supervised) = q.supervised {
                     qb.push(" AND supervised = ").push_bind(supervised);
+                }
+                if let Some([west, south, east, north]) = q.bbox {
+                    // Latitude first: the (lat, lon) index narrows by it.
+                    qb.push(" AND lat >= ")
+                        .push_bind(south)
+                        .push(" AND lat <= ")
+                        .push_bind(north)
+                        .push(" AND lon >= ")
+                        .push_bind(west)
+                        .push(" AND lon <= ")
+                        .push_bind(east);
                 }
             }
 
@@ -1236,6 +1247,53 @@ macro_rules! impl_case_sql {
                 .map_err(map_err)
             }
 
+            pub async fn case_event_seq_max(conn: &mut Conn) -> Result<i64> {
+                sqlx::query_scalar::<_, Option<i64>>(concat!("SELECT MAX(", $event_seq, ") FROM case_events"))
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map(Option::unwrap_or_default)
+                    .map_err(map_err)
+            }
+
+            pub async fn case_event_feed(
+                conn: &mut Conn,
+                after: i64,
+                limit: i64,
+            ) -> Result<Vec<(i64, String)>> {
+                sqlx::query_as::<_, (i64, String)>(concat!(
+                    "SELECT ", $event_seq, ", case_id FROM case_events WHERE ", $event_seq,
+                    " > $1 ORDER BY ", $event_seq, " LIMIT $2"
+                ))
+                .bind(after)
+                .bind(limit.max(0))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_err)
+            }
+
+            pub async fn open_cases_crossing(
+                conn: &mut Conn,
+                from: chrono::DateTime<chrono::Utc>,
+                to: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<Vec<CaseRecord>> {
+                // Each side of the OR is a range on its own partial index; both engines combine
+                // the two (bitmap OR / multi-index OR) instead of scanning the open cases.
+                sqlx::query_as::<_, CaseRow>(concat!(
+                    "SELECT ",
+                    case_select!(),
+                    " FROM cases WHERE ((warn_at > $1 AND warn_at <= $2) OR (due_at > $1 AND due_at <= $2)) \
+                     AND step <> 'closed' ORDER BY due_at, id LIMIT $3"
+                ))
+                .bind(from)
+                .bind(to)
+                .bind(limit.max(0))
+                .fetch_all(&mut *conn)
+                .await
+                .map(|v| v.into_iter().map(Into::into).collect())
+                .map_err(map_err)
+            }
+
             pub async fn claim_due_timers(
                 conn: &mut Conn,
                 now: chrono::DateTime<chrono::Utc>,
@@ -1638,7 +1696,9 @@ impl_case_sql!(
     skip_locked = "",
     for_update = "",
     packed_rows =
-        "group_concat(object_kind || char(31) || object_id || char(31) || counters, char(30))"
+        "group_concat(object_kind || char(31) || object_id || char(31) || counters, char(30))",
+    // An append-only rowid table with one writer: the rowid is the write order.
+    event_seq = "rowid"
 );
 // A claimed timer or outbox row stays locked until the claiming transaction ends; another server's
 // claim skips it instead of waiting, so two servers never handle the same item.
@@ -1647,5 +1707,6 @@ impl_case_sql!(
     sqlx::Postgres,
     skip_locked = " FOR UPDATE SKIP LOCKED",
     for_update = " FOR UPDATE",
-    packed_rows = "string_agg(object_kind || chr(31) || object_id || chr(31) || counters, chr(30))"
+    packed_rows = "string_agg(object_kind || chr(31) || object_id || chr(31) || counters, chr(30))",
+    event_seq = "seq"
 );
