@@ -534,7 +534,7 @@ async fn hotline_verification_and_decline_notifies_reporter(app: &TestApp) {
     assert_eq!((s, r["marked"].as_i64()), (StatusCode::OK, Some(1)));
 }
 
-async fn to_disposing(app: &TestApp, key: &str, department: &str) -> Value {
+pub(crate) async fn to_disposing(app: &TestApp, key: &str, department: &str) -> Value {
     let inspector = app.login("inspector1").await;
     let photo = upload(app, &inspector, key.as_bytes()).await;
     let case = inspector_report(app, &inspector, key, &photo).await;

@@ -14,6 +14,7 @@ mod cases;
 mod cli;
 mod crash;
 mod errors;
+mod live;
 mod open311;
 mod org;
 mod public;

@@ -819,10 +819,7 @@ pub async fn case_event_feed_follows_the_log(store: &dyn Store) {
     assert!(tx.case_event_feed(last, 100).await.unwrap().is_empty());
     // Paging from any position continues exactly after it.
     assert_eq!(tx.case_event_feed(start, 3).await.unwrap(), all[..3]);
-    assert_eq!(
-        tx.case_event_feed(all[2].0, 100).await.unwrap(),
-        all[3..]
-    );
+    assert_eq!(tx.case_event_feed(all[2].0, 100).await.unwrap(), all[3..]);
 }
 
 pub async fn cases_crossing_into_warning_or_overdue(store: &dyn Store) {
@@ -851,19 +848,35 @@ pub async fn cases_crossing_into_warning_or_overdue(store: &dyn Store) {
     let ids = |v: Vec<CaseRecord>| v.into_iter().map(|r| r.case.id).collect::<Vec<_>>();
     let at = |m: i64| t0() + Duration::minutes(m);
     // Q5 warns at t0 (the lower end is exclusive, the upper inclusive).
-    assert_eq!(ids(tx.open_cases_crossing(at(-1), at(0), 10).await.unwrap()), ["Q5"]);
-    assert!(tx.open_cases_crossing(at(0), at(29), 10).await.unwrap().is_empty());
+    assert_eq!(
+        ids(tx.open_cases_crossing(at(-1), at(0), 10).await.unwrap()),
+        ["Q5"]
+    );
+    assert!(
+        tx.open_cases_crossing(at(0), at(29), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Q5 falls due at 30 min, Q2 warns at 30 and falls due at 60; soonest due first.
     assert_eq!(
         ids(tx.open_cases_crossing(at(0), at(60), 10).await.unwrap()),
         ["Q5", "Q2"]
     );
-    assert_eq!(ids(tx.open_cases_crossing(at(0), at(60), 1).await.unwrap()), ["Q5"]);
+    assert_eq!(
+        ids(tx.open_cases_crossing(at(0), at(60), 1).await.unwrap()),
+        ["Q5"]
+    );
     assert_eq!(
         ids(tx.open_cases_crossing(at(60), at(180), 10).await.unwrap()),
         ["Q3", "Q1"]
     );
-    assert!(tx.open_cases_crossing(at(180), at(600), 10).await.unwrap().is_empty());
+    assert!(
+        tx.open_cases_crossing(at(180), at(600), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn case_queries_by_viewport(store: &dyn Store) {
@@ -874,11 +887,22 @@ pub async fn case_queries_by_viewport(store: &dyn Store) {
         ..CaseQuery::default()
     };
     // Q1, Q4 and Q5 lie around (120.10, 30.10); Q2 at (120.2, 30.2); the edges are inside.
-    check(tx.as_mut(), in_box([120.09, 30.09, 120.11, 30.11]), &["Q5", "Q1", "Q4"]).await;
+    check(
+        tx.as_mut(),
+        in_box([120.09, 30.09, 120.11, 30.11]),
+        &["Q5", "Q1", "Q4"],
+    )
+    .await;
     check(tx.as_mut(), in_box([120.2, 30.2, 120.3, 30.25]), &["Q2"]).await;
     check(tx.as_mut(), in_box([0.0, 0.0, 1.0, 1.0]), &[]).await;
     let open_in_box = CaseQuery {
-        steps: strings(&["verifying", "accepting", "filing", "dispatching", "disposing"]),
+        steps: strings(&[
+            "verifying",
+            "accepting",
+            "filing",
+            "dispatching",
+            "disposing",
+        ]),
         ..in_box([120.09, 30.09, 120.11, 30.11])
     };
     check(tx.as_mut(), open_in_box, &["Q5", "Q1"]).await;
