@@ -44,9 +44,13 @@ function caseMarker(c) {
 
 function putCase(c) {
   const old = markers.get(c.id);
+  // An unchanged marker stays, and with it an open popup.
+  if (old && old.step === c.step && old.urgency === c.urgency) return;
   if (old) cluster.removeLayer(old);
   if (c.step === 'closed' || typeof c.lat !== 'number') { markers.delete(c.id); return; }
   const m = caseMarker(c);
+  m.step = c.step;
+  m.urgency = c.urgency;
   markers.set(c.id, m);
   cluster.addLayer(m);
 }
@@ -70,8 +74,10 @@ async function loadCases() {
   const r = await api('GET', `/ui/map-cases?bbox=${viewport()}`);
   // A later pan has already asked again: drop this answer.
   if (!r.ok || mine !== casesLoad) return;
-  cluster.clearLayers();
-  markers.clear();
+  const inViewNow = new Set(r.data.items.map((c) => c.id));
+  for (const [id, m] of markers) {
+    if (!inViewNow.has(id)) { cluster.removeLayer(m); markers.delete(id); }
+  }
   r.data.items.forEach(putCase);
   mapNote.textContent = r.data.truncated
     ? T(`显示最紧急的 ${r.data.items.length} 件，共 ${r.data.total} 件在办`, `Showing the ${r.data.items.length} most urgent of ${r.data.total} open cases`)
@@ -240,19 +246,24 @@ es.addEventListener('case', (e) => {
   const c = JSON.parse(e.data);
   // The map shows the viewport only; the feed below lists every move.
   if (inView(c) || markers.has(c.id)) putCase(c);
+  // Earlier entries cannot locate a case that has left the map.
+  if (!markers.has(c.id)) feed.querySelectorAll(`button.locate[data-case="${CSS.escape(c.id)}"]`).forEach((b) => b.remove());
   const li = document.createElement('li');
   const a = document.createElement('a');
   a.href = `/cases/${encodeURIComponent(c.id)}`;
   a.textContent = c.id;
   li.append(new Date().toLocaleTimeString(), ' ', a, ` → ${label(c.step)} · ${c.description || ''}`);
-  const m = markers.get(c.id);
-  if (m) {
+  if (markers.has(c.id)) {
     // Keyboard users reach the marker from the feed: canvas markers take no focus.
     const b = document.createElement('button');
     b.type = 'button';
     b.className = 'locate';
+    b.dataset.case = c.id;
     b.textContent = T('定位', 'Locate');
-    b.addEventListener('click', () => { if (markers.get(c.id) === m) cluster.zoomToShowLayer(m, () => m.openPopup()); });
+    b.addEventListener('click', () => {
+      const m = markers.get(c.id);
+      if (m) cluster.zoomToShowLayer(m, () => m.openPopup());
+    });
     li.append(' ', b);
   }
   feed.prepend(li);
