@@ -169,7 +169,7 @@ const INSERT_EVENT: &str = "INSERT INTO case_events (case_id, version, kind, act
 const CASE_BATCH: usize = 300;
 
 macro_rules! impl_case_sql {
-    ($module:ident, $db:ty, skip_locked = $skip_locked:literal, for_update = $for_update:literal, packed_rows = $packed_rows:literal, event_seq = $event_seq:literal) => {
+    ($module:ident, $db:ty, skip_locked = $skip_locked:literal, for_update = $for_update:literal, packed_rows = $packed_rows:literal) => {
         pub(crate) mod $module {
             use cityloop_store::{
                 AttachmentRecord, BlobRecord, CaseChange, CaseClock, CaseIntake, CaseLink, CaseNew,
@@ -1248,7 +1248,7 @@ macro_rules! impl_case_sql {
             }
 
             pub async fn case_event_seq_max(conn: &mut Conn) -> Result<i64> {
-                sqlx::query_scalar::<_, Option<i64>>(concat!("SELECT MAX(", $event_seq, ") FROM case_events"))
+                sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(seq) FROM case_events")
                     .fetch_one(&mut *conn)
                     .await
                     .map(Option::unwrap_or_default)
@@ -1260,10 +1260,9 @@ macro_rules! impl_case_sql {
                 after: i64,
                 limit: i64,
             ) -> Result<Vec<(i64, String)>> {
-                sqlx::query_as::<_, (i64, String)>(concat!(
-                    "SELECT ", $event_seq, ", case_id FROM case_events WHERE ", $event_seq,
-                    " > $1 ORDER BY ", $event_seq, " LIMIT $2"
-                ))
+                sqlx::query_as::<_, (i64, String)>(
+                    "SELECT seq, case_id FROM case_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+                )
                 .bind(after)
                 .bind(limit.max(0))
                 .fetch_all(&mut *conn)
@@ -1696,9 +1695,7 @@ impl_case_sql!(
     skip_locked = "",
     for_update = "",
     packed_rows =
-        "group_concat(object_kind || char(31) || object_id || char(31) || counters, char(30))",
-    // An append-only rowid table with one writer: the rowid is the write order.
-    event_seq = "rowid"
+        "group_concat(object_kind || char(31) || object_id || char(31) || counters, char(30))"
 );
 // A claimed timer or outbox row stays locked until the claiming transaction ends; another server's
 // claim skips it instead of waiting, so two servers never handle the same item.
@@ -1707,6 +1704,5 @@ impl_case_sql!(
     sqlx::Postgres,
     skip_locked = " FOR UPDATE SKIP LOCKED",
     for_update = " FOR UPDATE",
-    packed_rows = "string_agg(object_kind || chr(31) || object_id || chr(31) || counters, chr(30))",
-    event_seq = "seq"
+    packed_rows = "string_agg(object_kind || chr(31) || object_id || chr(31) || counters, chr(30))"
 );
