@@ -44,32 +44,68 @@ function caseMarker(c) {
 
 function putCase(c) {
   const old = markers.get(c.id);
+  // An unchanged marker stays, and with it an open popup.
+  if (old && old.step === c.step && old.urgency === c.urgency) return;
   if (old) cluster.removeLayer(old);
   if (c.step === 'closed' || typeof c.lat !== 'number') { markers.delete(c.id); return; }
   const m = caseMarker(c);
+  m.step = c.step;
+  m.urgency = c.urgency;
   markers.set(c.id, m);
   cluster.addLayer(m);
 }
 
+// Map data is loaded by viewport; the server accepts boxes up to 2° across, so a wider view asks
+// for the 2° around its centre (a district fits in that many times over).
+function viewport() {
+  const b = map.getBounds();
+  const c = map.getCenter();
+  const half = (a, b2) => Math.min((b2 - a) / 2, 0.999);
+  const dx = half(b.getWest(), b.getEast());
+  const dy = half(b.getSouth(), b.getNorth());
+  return [c.lng - dx, c.lat - dy, c.lng + dx, c.lat + dy].map((x) => x.toFixed(6)).join(',');
+}
+const inView = (c) => typeof c.lat === 'number' && map.getBounds().contains([c.lat, c.lon]);
+
+const mapNote = document.getElementById('map-note');
+let casesLoad = 0;
 async function loadCases() {
-  const r = await api('GET', '/ui/map-cases');
-  if (!r.ok) return;
-  cluster.clearLayers();
-  markers.clear();
+  const mine = ++casesLoad;
+  const r = await api('GET', `/ui/map-cases?bbox=${viewport()}`);
+  // A later pan has already asked again: drop this answer.
+  if (!r.ok || mine !== casesLoad) return;
+  const inViewNow = new Set(r.data.items.map((c) => c.id));
+  for (const [id, m] of markers) {
+    if (!inViewNow.has(id)) { cluster.removeLayer(m); markers.delete(id); }
+  }
   r.data.items.forEach(putCase);
+  mapNote.textContent = r.data.truncated
+    ? T(`显示最紧急的 ${r.data.items.length} 件，共 ${r.data.total} 件在办`, `Showing the ${r.data.items.length} most urgent of ${r.data.total} open cases`)
+    : T(`视野内在办案件 ${r.data.total} 件`, `${r.data.total} open cases in view`);
+  mapNote.dataset.count = String(r.data.items.length);
   classChart(r.data.items);
 }
 
+let heatLoad = 0;
 async function loadHeat() {
-  const r = await api('GET', '/ui/map-cases?layer=heat');
-  if (!r.ok) return;
+  const mine = ++heatLoad;
+  const r = await api('GET', `/ui/map-cases?layer=heat&bbox=${viewport()}`);
+  if (!r.ok || mine !== heatLoad) return;
   heat.clearLayers();
   // A density picture without a plug-in: many faint discs add up where reports cluster.
   for (const [lat, lon] of r.data.points) {
     L.circleMarker([lat, lon], { radius: 10, stroke: false, fillColor: '#e74c3c', fillOpacity: 0.08, interactive: false }).addTo(heat);
   }
 }
-map.on('overlayadd', (e) => { if (e.layer === heat && !heat.getLayers().length) loadHeat(); });
+let moved = null;
+function reloadView() {
+  clearTimeout(moved);
+  moved = setTimeout(() => {
+    loadCases();
+    if (map.hasLayer(heat)) loadHeat();
+  }, 300);
+}
+map.on('overlayadd', (e) => { if (e.layer === heat) loadHeat(); });
 
 // ---- city layers: streets when zoomed out, communities in between, unit grids close up ----
 let areaKey = '';
@@ -101,6 +137,7 @@ api('GET', '/api/v1/area-shapes?level=street&zoom=12').then((r) => {
   if (r.ok && r.data.features.length) map.fitBounds(L.geoJSON(r.data).getBounds());
   else map.setView([30, 120], 12);
   map.on('moveend', loadAreas);
+  map.on('moveend', reloadView);
   loadAreas();
   loadCases();
 });
@@ -165,8 +202,8 @@ async function loadDashboard() {
   const rank = [...d.ranking].sort((a, b) => (a.rank ?? 999) - (b.rank ?? 999)).slice(0, 10).reverse();
   chart('chart-dept').setOption({
     title: { text: T('部门综合评价（30天）', 'Department scores (30 days)'), textStyle: { fontSize: 14 } },
-    grid: { left: 70, right: 20, top: 35, bottom: 25 },
-    xAxis: { type: 'value', max: 100 }, yAxis: { type: 'category', data: rank.map((x) => x.object.id) },
+    grid: { left: 10, right: 20, top: 35, bottom: 25, containLabel: true },
+    xAxis: { type: 'value', max: 100 }, yAxis: { type: 'category', data: rank.map((x) => x.name || x.object.id) },
     series: [{ type: 'bar', data: rank.map((x) => Number(x.composite.toFixed(1))), itemStyle: { color: '#16a085' } }],
     tooltip: {},
   });
@@ -207,12 +244,28 @@ es.onopen = () => { live.textContent = T('实时', 'live'); live.className = 'ba
 es.onerror = () => { live.textContent = T('重连中', 'reconnecting'); live.className = 'badge u-warning'; };
 es.addEventListener('case', (e) => {
   const c = JSON.parse(e.data);
-  putCase(c);
+  // The map shows the viewport only; the feed below lists every move.
+  if (inView(c) || markers.has(c.id)) putCase(c);
+  // Earlier entries cannot locate a case that has left the map.
+  if (!markers.has(c.id)) feed.querySelectorAll(`button.locate[data-case="${CSS.escape(c.id)}"]`).forEach((b) => b.remove());
   const li = document.createElement('li');
   const a = document.createElement('a');
   a.href = `/cases/${encodeURIComponent(c.id)}`;
   a.textContent = c.id;
   li.append(new Date().toLocaleTimeString(), ' ', a, ` → ${label(c.step)} · ${c.description || ''}`);
+  if (markers.has(c.id)) {
+    // Keyboard users reach the marker from the feed: canvas markers take no focus.
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'locate';
+    b.dataset.case = c.id;
+    b.textContent = T('定位', 'Locate');
+    b.addEventListener('click', () => {
+      const m = markers.get(c.id);
+      if (m) cluster.zoomToShowLayer(m, () => m.openPopup());
+    });
+    li.append(' ', b);
+  }
   feed.prepend(li);
   while (feed.children.length > 30) feed.lastChild.remove();
 });

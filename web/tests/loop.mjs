@@ -141,6 +141,25 @@ try {
   const seen = await lp.evaluate(async () => (await (await fetch('/api/v1/positions')).json()).map((p) => p.name));
   assert.ok(seen.length >= 1, `no inspector position on the command centre: ${JSON.stringify(seen)}`);
   await screenshot(lp, 'command-centre');
+  // Markers follow the viewport: zooming in and back out asks for the cases of each new view.
+  const mapRequest = () => lp.waitForResponse((r) => r.url().includes('/ui/map-cases?bbox=') && r.ok(), { timeout: 10000 });
+  const firstView = await lp.locator('#map-note').innerText();
+  assert.match(firstView, /在办/);
+  await lp.locator('#map').focus();
+  let reload = mapRequest();
+  await lp.keyboard.press('Equal');
+  await lp.keyboard.press('Equal');
+  const closer = await (await reload).json();
+  assert.ok(closer.total <= Number(firstView.match(/\d+/g).pop()), 'zooming in found more cases than the whole view');
+  reload = mapRequest();
+  await lp.keyboard.press('ArrowRight');
+  await reload;
+  reload = mapRequest();
+  await lp.keyboard.press('ArrowLeft');
+  await lp.keyboard.press('Minus');
+  await lp.keyboard.press('Minus');
+  await reload;
+  await lp.waitForFunction(() => Number(document.getElementById('map-note').dataset.count) > 0);
 
   // ---- 4. the loop, each step by its role ----
   const acceptor = await session('acceptor1');
@@ -154,6 +173,14 @@ try {
     assert.ok((await form.locator('select[name=condition]').inputValue()).length > 0, 'no filing condition offered');
     assert.match(await form.locator('select[name=condition] option').first().innerText(), /时限/);
   }, '待派遣');
+
+  // The filing reached the command centre live and moved the case's marker, which the feed
+  // entry locates.
+  const moved = lp.locator('#feed li', { hasText: caseId }).filter({ hasText: '待派遣' }).locator('button.locate');
+  await moved.first().waitFor({ timeout: 10000 });
+  await moved.first().click();
+  await lp.locator('.leaflet-popup-content', { hasText: caseId }).waitFor({ timeout: 10000 });
+  assert.match(await lp.locator('.leaflet-popup-content').innerText(), /待派遣/);
 
   const dispatcher = await session('dispatcher1');
   let department = '';

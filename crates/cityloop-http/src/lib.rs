@@ -91,6 +91,7 @@ pub struct AppState {
     pub app: Arc<App>,
     pub http: Arc<HttpConfig>,
     metrics: PrometheusHandle,
+    live: web::live::Feed,
 }
 
 #[derive(OpenApi)]
@@ -170,7 +171,11 @@ pub fn router(app: Arc<App>, http: HttpConfig) -> Router {
         app,
         http: Arc::new(http.clone()),
         metrics: metrics_handle(),
+        live: web::live::Feed::new(),
     };
+    // The live feed follows the event log from the server's start, so that the first screen
+    // to subscribe misses nothing written after it connected.
+    state.live.start(&state.app);
     let (api, doc) = api_router().split_for_parts();
     let mut csrf = CsrfLayer::new();
     for origin in &http.trusted_origins {
@@ -189,7 +194,6 @@ pub fn router(app: Arc<App>, http: HttpConfig) -> Router {
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
         .fallback(not_found)
         .with_state(state.clone())
-        .layer(middleware::from_fn(web::live::observe))
         .layer(DefaultBodyLimit::max(http.body_limit))
         .layer(csrf)
         .layer(TimeoutLayer::with_status_code(

@@ -383,6 +383,17 @@ macro_rules! impl_case_sql {
                 if let Some(supervised) = q.supervised {
                     qb.push(" AND supervised = ").push_bind(supervised);
                 }
+                if let Some([west, south, east, north]) = q.bbox {
+                    // Latitude first: the (lat, lon) index narrows by it.
+                    qb.push(" AND lat >= ")
+                        .push_bind(south)
+                        .push(" AND lat <= ")
+                        .push_bind(north)
+                        .push(" AND lon >= ")
+                        .push_bind(west)
+                        .push(" AND lon <= ")
+                        .push_bind(east);
+                }
             }
 
             pub async fn reserve_case_serials(
@@ -1233,6 +1244,52 @@ macro_rules! impl_case_sql {
                     });
                     out
                 })
+                .map_err(map_err)
+            }
+
+            pub async fn case_event_seq_max(conn: &mut Conn) -> Result<i64> {
+                sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(seq) FROM case_events")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map(Option::unwrap_or_default)
+                    .map_err(map_err)
+            }
+
+            pub async fn case_event_feed(
+                conn: &mut Conn,
+                after: i64,
+                limit: i64,
+            ) -> Result<Vec<(i64, String)>> {
+                sqlx::query_as::<_, (i64, String)>(
+                    "SELECT seq, case_id FROM case_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit.max(0))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_err)
+            }
+
+            pub async fn open_cases_crossing(
+                conn: &mut Conn,
+                from: chrono::DateTime<chrono::Utc>,
+                to: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> Result<Vec<CaseRecord>> {
+                // Each side of the OR is a range on its own partial index; both engines combine
+                // the two (bitmap OR / multi-index OR) instead of scanning the open cases.
+                sqlx::query_as::<_, CaseRow>(concat!(
+                    "SELECT ",
+                    case_select!(),
+                    " FROM cases WHERE ((warn_at > $1 AND warn_at <= $2) OR (due_at > $1 AND due_at <= $2)) \
+                     AND step <> 'closed' ORDER BY due_at, id LIMIT $3"
+                ))
+                .bind(from)
+                .bind(to)
+                .bind(limit.max(0))
+                .fetch_all(&mut *conn)
+                .await
+                .map(|v| v.into_iter().map(Into::into).collect())
                 .map_err(map_err)
             }
 

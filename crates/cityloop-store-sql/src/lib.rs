@@ -1476,6 +1476,27 @@ macro_rules! impl_tx {
                 cases::$cases::open_cases_near(&mut self.tx, bbox, since, limit).await
             }
 
+            async fn case_event_seq_max(&mut self) -> cityloop_store::Result<i64> {
+                cases::$cases::case_event_seq_max(&mut self.tx).await
+            }
+
+            async fn case_event_feed(
+                &mut self,
+                after: i64,
+                limit: i64,
+            ) -> cityloop_store::Result<Vec<(i64, String)>> {
+                cases::$cases::case_event_feed(&mut self.tx, after, limit).await
+            }
+
+            async fn open_cases_crossing(
+                &mut self,
+                from: chrono::DateTime<chrono::Utc>,
+                to: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> cityloop_store::Result<Vec<cityloop_store::CaseRecord>> {
+                cases::$cases::open_cases_crossing(&mut self.tx, from, to, limit).await
+            }
+
             async fn claim_due_timers(
                 &mut self,
                 now: chrono::DateTime<chrono::Utc>,

@@ -94,6 +94,8 @@ pub struct CaseQuery {
     /// Substring of description, address or case number (any script, case-insensitive).
     pub text: Option<String>,
     pub supervised: Option<bool>,
+    /// WGS-84 `[west, south, east, north]`: cases reported inside the box.
+    pub bbox: Option<[f64; 4]>,
     pub order: CaseOrder,
     pub offset: i64,
     pub limit: i64,

@@ -258,6 +258,20 @@ pub trait Tx: Send {
         since: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<CaseRecord>>;
+    /// The newest position in the event log (0 when empty): where a live feed starts.
+    async fn case_event_seq_max(&mut self) -> Result<i64>;
+    /// `(position, case id)` of events written after position `after`, in log order. Positions
+    /// grow with every write but, on PostgreSQL, may become visible out of order (transactions
+    /// commit in any order): a reader that must not miss one re-reads behind its cursor.
+    async fn case_event_feed(&mut self, after: i64, limit: i64) -> Result<Vec<(i64, String)>>;
+    /// Open cases whose warning or due time lies in `(from, to]`: the cases whose urgency
+    /// changed by the clock alone between two instants.
+    async fn open_cases_crossing(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<CaseRecord>>;
     /// Cases whose timer is due, oldest first; on PostgreSQL the rows are locked and rows
     /// locked by another instance are skipped, so two servers never fire the same timer.
     async fn claim_due_timers(&mut self, now: DateTime<Utc>, limit: i64)

@@ -9,6 +9,7 @@ pub(crate) mod clock;
 mod demo;
 pub(crate) mod evidence;
 pub(crate) mod intake;
+mod live;
 mod notify;
 mod positions;
 pub(crate) mod rules;
@@ -31,6 +32,7 @@ use crate::{Actor, App, AppError, AppResult, Ctx, Obj};
 pub use demo::{BenchRollups, DemoCasesReport};
 pub use evidence::{EvidenceConfig, UploadedBlob};
 pub use intake::IntakeConfig;
+pub use live::{LiveBatch, LiveCursor, URGENCY_EVERY};
 pub(crate) use notify::post_idempotent;
 pub use notify::{Notifier, WebhookNotifier};
 pub use positions::PositionView;
@@ -224,6 +226,9 @@ pub struct CaseFilter {
     pub order: Option<String>,
     pub offset: Option<i64>,
     pub limit: Option<i64>,
+    /// WGS-84 `[west, south, east, north]` (checked by the caller): cases inside the box.
+    #[serde(skip)]
+    pub bbox: Option<[f64; 4]>,
 }
 
 fn csv_list(v: &Option<String>) -> Option<Vec<String>> {
@@ -1101,6 +1106,7 @@ fn query_of(f: &CaseFilter) -> AppResult<CaseQuery> {
         closed_until: f.closed_until,
         text: f.q.clone().filter(|q| !q.trim().is_empty()),
         supervised: f.supervised,
+        bbox: f.bbox,
         order,
         offset: f.offset.unwrap_or(0).max(0),
         limit: f.limit.unwrap_or(50).clamp(1, 500),

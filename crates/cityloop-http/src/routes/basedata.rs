@@ -196,7 +196,9 @@ async fn reverse(
     ))
 }
 
-fn parse_bbox(s: &str) -> Result<[f64; 4], ApiError> {
+/// A viewport `min_lon,min_lat,max_lon,max_lat` (WGS-84), at most 2° across: map data is
+/// requested by viewport.
+pub(crate) fn parse_bbox(s: &str) -> Result<[f64; 4], ApiError> {
     let v: Vec<f64> = s
         .split(',')
         .map(|p| p.trim().parse::<f64>())

@@ -1,103 +1,142 @@
-//! The command centre's data: open cases for the map, the report heat layer, headline figures and
-//! chart series, and server-sent events as cases move.
+//! The command centre's data: open cases in the viewport for the map, the report heat layer,
+//! headline figures and chart series, and server-sent events as cases move.
 //!
-//! Live events come from the responses of this process's case API (intake and actions), observed
-//! by [`observe`]; timer-driven changes (warnings, overdue) and other instances' changes reach the
-//! screen through the periodic refresh of the figures and markers.
+//! Live events come from the durable record, not from this process's responses: one task per
+//! server ([`Feed`]) tails the case event log and looks for cases whose clock crossed into
+//! warning or overdue (see `cityloop_app::cases::LiveCursor`), so changes made by the timer, the
+//! CLI or another instance on the same PostgreSQL database reach the screens within a
+//! [`POLL`] or, for clock-driven changes, within `URGENCY_EVERY`. While nobody watches, the task
+//! only moves its cursor. A screen that falls behind gets `resync` and reloads.
 
 use std::convert::Infallible;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration as StdDuration;
 
 use axum::Json;
-use axum::body::{Body, to_bytes};
-use axum::extract::{Query, Request, State};
-use axum::http::Method;
-use axum::middleware::Next;
+use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
-use cityloop_app::cases::{CaseFilter, CaseSummary};
+use cityloop_app::App;
+use cityloop_app::cases::{CaseFilter, CaseSummary, LiveCursor};
 use cityloop_domain::calendar::CHINA_OFFSET;
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
-use super::Page;
+use super::{Lang, Page};
 use crate::AppState;
+use crate::error::ApiError;
+use crate::routes::basedata::parse_bbox;
 
 const OPEN_STEPS: &str =
     "verifying,accepting,filing,dispatching,disposing,return_review,checking,closing";
-/// Markers and heat points per request: enough for a city's open cases at a glance, bounded so
-/// the map stays fast (the most urgent first).
+/// Markers and heat points per request: enough for a viewport at a glance, bounded so the map
+/// stays fast (the most urgent first; the answer says when there were more).
 const MAX_POINTS: i64 = 2000;
+/// How often the feed reads the event log.
+pub(crate) const POLL: StdDuration = StdDuration::from_secs(1);
 
-fn channel() -> &'static broadcast::Sender<String> {
-    static TX: OnceLock<broadcast::Sender<String>> = OnceLock::new();
-    TX.get_or_init(|| broadcast::channel(256).0)
+#[derive(Clone, Debug)]
+enum Message {
+    Case(Arc<str>),
+    Resync,
+}
+
+/// The live feed of one server: a broadcast channel and the task that fills it. The task holds
+/// only a weak reference and ends when the router (and with it the feed) is dropped.
+#[derive(Clone)]
+pub(crate) struct Feed(Arc<FeedInner>);
+
+struct FeedInner {
+    tx: broadcast::Sender<Message>,
+    started: OnceLock<()>,
+}
+
+impl Feed {
+    pub(crate) fn new() -> Feed {
+        Feed(Arc::new(FeedInner {
+            tx: broadcast::channel(256).0,
+            started: OnceLock::new(),
+        }))
+    }
+
+    /// Starts the task on the current runtime, once. The router calls it when it is built inside
+    /// a runtime (the server); otherwise the first subscriber does.
+    pub(crate) fn start(&self, app: &Arc<App>) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        self.0.started.get_or_init(|| {
+            tokio::spawn(run(Arc::downgrade(&self.0), app.clone()));
+        });
+    }
+
+    fn subscribe(&self, app: &Arc<App>) -> broadcast::Receiver<Message> {
+        self.start(app);
+        self.0.tx.subscribe()
+    }
+}
+
+async fn run(feed: Weak<FeedInner>, app: Arc<App>) {
+    let mut tick = tokio::time::interval(POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut cursor: Option<LiveCursor> = None;
+    loop {
+        tick.tick().await;
+        let Some(feed) = feed.upgrade() else { return };
+        let watched = feed.tx.receiver_count() > 0;
+        let c = match cursor.as_mut() {
+            Some(c) => c,
+            None => match app.live_cursor().await {
+                Ok(c) => cursor.insert(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "live feed cannot start");
+                    continue;
+                }
+            },
+        };
+        match app.live_poll(c, watched).await {
+            Ok(batch) => {
+                if batch.resync {
+                    let _unwatched = feed.tx.send(Message::Resync);
+                }
+                for s in &batch.moved {
+                    // No receivers is fine: nobody is watching.
+                    let _unwatched = feed.tx.send(Message::Case(event_of(s).to_string().into()));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "live feed pass failed"),
+        }
+    }
 }
 
 /// What a screen needs of a moved case; descriptions are cut short (and are text, not HTML).
-fn event_of(view: &Value) -> Option<Value> {
-    let id = view.get("id")?.as_str()?;
-    let desc: String = view["case"]["description"]
-        .as_str()
-        .unwrap_or_default()
-        .chars()
-        .take(60)
-        .collect();
-    Some(json!({
-        "id": id,
-        "step": view["step"],
-        "urgency": view["clock"]["urgency"],
-        "lon": view["intake"]["lon"],
-        "lat": view["intake"]["lat"],
-        "class": view["case"]["class"],
-        "description": desc,
-    }))
+fn event_of(c: &CaseSummary) -> Value {
+    json!({
+        "id": c.id,
+        "step": c.step,
+        "urgency": c.urgency,
+        "lon": c.lon,
+        "lat": c.lat,
+        "class": c.class,
+        "description": c.description.chars().take(60).collect::<String>(),
+    })
 }
 
-/// Middleware: after a successful report or case action through the API, announce the case's
-/// new state to the live screens. The response passes through unchanged.
-pub(crate) async fn observe(req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    let interesting = req.method() == Method::POST
-        && (path == "/api/v1/cases"
-            || (path.starts_with("/api/v1/cases/") && path.ends_with("/actions")));
-    let response = next.run(req).await;
-    if !interesting || !response.status().is_success() || channel().receiver_count() == 0 {
-        return response;
-    }
-    let (parts, body) = response.into_parts();
-    let Ok(bytes) = to_bytes(body, 8 * 1024 * 1024).await else {
-        // Only reached when the body was larger than any case view; nothing to announce.
-        return Response::from_parts(parts, Body::empty());
-    };
-    if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
-        // Intake answers `{"case": <view>, "replayed": …}`; actions answer the view itself.
-        let view = if v.get("replayed").is_some() {
-            &v["case"]
-        } else {
-            &v
-        };
-        if let Some(e) = event_of(view) {
-            // No receivers between the check and here is fine: nobody is watching.
-            let _unwatched = channel().send(e.to_string());
-        }
-    }
-    Response::from_parts(parts, Body::from(bytes))
-}
-
-/// `text/event-stream` of case moves (`event: case`). Requires a session: the events carry
-/// locations and descriptions.
-pub(super) async fn events(_page: Page) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let rx = channel().subscribe();
+/// `text/event-stream` of case moves (`event: case`, and `event: resync` when the screen should
+/// reload). Requires a session: the events carry locations and descriptions.
+pub(super) async fn events(
+    State(s): State<AppState>,
+    _page: Page,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = s.live.subscribe(&s.app);
     let s = stream::unfold(rx, |mut rx| async move {
         let event = match rx.recv().await {
-            Ok(data) => Event::default().event("case").data(data),
-            // A slow screen skipped some moves: tell it to reload everything.
-            Err(broadcast::error::RecvError::Lagged(_)) => {
+            Ok(Message::Case(data)) => Event::default().event("case").data(&*data),
+            // The feed lost track, or this slow screen skipped some moves: reload everything.
+            Ok(Message::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
                 Event::default().event("resync").data("{}")
             }
             Err(broadcast::error::RecvError::Closed) => return None,
@@ -128,8 +167,18 @@ async fn count(s: &AppState, page: &Page, f: CaseFilter) -> i64 {
         .unwrap_or(0)
 }
 
-async fn collect(s: &AppState, page: &Page, f: CaseFilter) -> Vec<CaseSummary> {
+fn invalid(field: &str, message: &str) -> ApiError {
+    cityloop_app::AppError::Invalid(cityloop_domain::FieldError::new(field, message)).into()
+}
+
+/// Up to [`MAX_POINTS`] cases matching `f`, and how many match in all.
+async fn collect(
+    s: &AppState,
+    page: &Page,
+    f: CaseFilter,
+) -> Result<(Vec<CaseSummary>, i64), ApiError> {
     let mut out = Vec::new();
+    let mut total = 0;
     let mut offset = 0;
     while offset < MAX_POINTS {
         let f = CaseFilter {
@@ -137,56 +186,78 @@ async fn collect(s: &AppState, page: &Page, f: CaseFilter) -> Vec<CaseSummary> {
             limit: Some(500),
             ..f.clone()
         };
-        match s.app.search_cases(&page.actor(), &f, &page.ctx).await {
-            Ok(l) => {
-                let n = l.items.len() as i64;
-                out.extend(l.items);
-                if n < 500 {
-                    break;
-                }
-                offset += n;
-            }
-            Err(_) => break,
+        let l = s.app.search_cases(&page.actor(), &f, &page.ctx).await?;
+        total = l.total;
+        let n = l.items.len() as i64;
+        out.extend(l.items);
+        if n < 500 {
+            break;
         }
+        offset += n;
     }
-    out
+    Ok((out, total))
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct MapQuery {
     /// `open` (default): open cases as markers; `heat`: reports of the last 30 days.
     layer: Option<String>,
+    /// The viewport, `min_lon,min_lat,max_lon,max_lat` (WGS-84), as for `/api/v1/grids`.
+    bbox: Option<String>,
 }
 
+/// Open cases (or, for the heat layer, recent reports) in the viewport, most urgent (newest)
+/// first, with `total` and `truncated` so that the screen can say "showing N of M".
 pub(super) async fn map_cases(
     State(s): State<AppState>,
     page: Page,
     Query(q): Query<MapQuery>,
-) -> Response {
-    if q.layer.as_deref() == Some("heat") {
+) -> Result<Response, ApiError> {
+    let bbox = match q.bbox.as_deref() {
+        Some(b) => parse_bbox(b)?,
+        None => {
+            return Err(invalid(
+                "bbox",
+                "required: min_lon,min_lat,max_lon,max_lat of the viewport",
+            ));
+        }
+    };
+    let heat = match q.layer.as_deref() {
+        None | Some("open") => false,
+        Some("heat") => true,
+        Some(_) => return Err(invalid("layer", "open or heat")),
+    };
+    if heat {
         let since = s.app.now() - Duration::days(30);
-        let cases = collect(
+        let (cases, total) = collect(
             &s,
             &page,
             CaseFilter {
                 reported_since: Some(since),
                 order: Some("newest".into()),
+                bbox: Some(bbox),
                 ..Default::default()
             },
         )
-        .await;
+        .await?;
         let points: Vec<[f64; 2]> = cases.iter().map(|c| [c.lat, c.lon]).collect();
-        return Json(json!({ "points": points })).into_response();
+        let truncated = total > points.len() as i64;
+        return Ok(
+            Json(json!({ "points": points, "total": total, "truncated": truncated }))
+                .into_response(),
+        );
     }
-    let cases = collect(
+    let (cases, total) = collect(
         &s,
         &page,
         CaseFilter {
             step: Some(OPEN_STEPS.into()),
+            bbox: Some(bbox),
             ..Default::default()
         },
     )
-    .await;
+    .await?;
     let items: Vec<Value> = cases
         .iter()
         .map(|c| {
@@ -198,7 +269,8 @@ pub(super) async fn map_cases(
             })
         })
         .collect();
-    Json(json!({ "items": items })).into_response()
+    let truncated = total > items.len() as i64;
+    Ok(Json(json!({ "items": items, "total": total, "truncated": truncated })).into_response())
 }
 
 /// Sums of each figure's numerator and denominator over all objects of one kind.
@@ -336,13 +408,32 @@ pub(super) async fn dashboard(State(s): State<AppState>, page: Page) -> Response
     let month_figures = month_eval
         .as_ref()
         .map(|v| json!({ "street": sums(v, "street"), "department": sums(v, "department") }));
+    // Departments by name in the page's language (the evaluation knows them by code).
+    let departments = s
+        .app
+        .list_departments(&actor, &page.ctx)
+        .await
+        .unwrap_or_default();
+    let name_of = |code: &str| {
+        departments
+            .iter()
+            .find(|d| d.code == code)
+            .map(|d| match page.lang {
+                Lang::En => d.name_en.clone().unwrap_or_else(|| d.name.clone()),
+                Lang::Zh => d.name.clone(),
+            })
+            .unwrap_or_else(|| code.to_owned())
+    };
     let ranking: Vec<Value> = month_eval
         .as_ref()
         .and_then(|v| v["evaluation"]["objects"].as_array().cloned())
         .unwrap_or_default()
         .into_iter()
         .filter(|o| o["object"]["kind"] == "department" && o["composite"].is_number())
-        .map(|o| json!({"object": o["object"], "composite": o["composite"], "grade": o["grade"], "rank": o["rank"]}))
+        .map(|o| {
+            let name = name_of(o["object"]["id"].as_str().unwrap_or_default());
+            json!({"object": o["object"], "name": name, "composite": o["composite"], "grade": o["grade"], "rank": o["rank"]})
+        })
         .collect();
     Json(json!({
         "now": now,

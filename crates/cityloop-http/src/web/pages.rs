@@ -39,8 +39,18 @@ enum Need {
 /// any of them). The page handlers ask the same table, so the menu never links a page that
 /// refuses its user, nor hides one they may use.
 const NAV: &[(&str, &str, &str, Need)] = &[
-    ("/workbench", "工作台", "Workbench", Need::Any(&[Action::CaseAct])),
-    ("/m", "城管通", "Field app", Need::Any(&[Action::PositionReport])),
+    (
+        "/workbench",
+        "工作台",
+        "Workbench",
+        Need::Any(&[Action::CaseAct]),
+    ),
+    (
+        "/m",
+        "城管通",
+        "Field app",
+        Need::Any(&[Action::PositionReport]),
+    ),
     ("/intake", "热线登记", "Hotline entry", Need::DeskReports),
     (
         "/command",
@@ -48,7 +58,12 @@ const NAV: &[(&str, &str, &str, Need)] = &[
         "Command centre",
         Need::CityWide(Action::CaseRead),
     ),
-    ("/cases", "案件查询", "Cases", Need::Any(&[Action::CaseRead])),
+    (
+        "/cases",
+        "案件查询",
+        "Cases",
+        Need::Any(&[Action::CaseRead]),
+    ),
     (
         "/evaluation",
         "综合评价",

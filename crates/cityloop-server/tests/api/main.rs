@@ -15,6 +15,7 @@ mod cli;
 mod crash;
 mod errors;
 mod imports;
+mod live;
 mod open311;
 mod org;
 mod org_pages;

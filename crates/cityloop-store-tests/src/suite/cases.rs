@@ -793,6 +793,121 @@ pub async fn open_cases_near_a_point(store: &dyn Store) {
     );
 }
 
+pub async fn case_event_feed_follows_the_log(store: &dyn Store) {
+    let start = store
+        .read()
+        .await
+        .unwrap()
+        .case_event_seq_max()
+        .await
+        .unwrap();
+    seed_queue(store).await;
+    let mut tx = store.read().await.unwrap();
+    let all = tx.case_event_feed(start, 100).await.unwrap();
+    let ids: Vec<&str> = all.iter().map(|(_, id)| id.as_str()).collect();
+    // Intake of six cases, then the actions of the seed in the order they were written.
+    let mut expected = vec!["Q1", "Q2", "Q3", "Q4", "Q5", "Q6"];
+    expected.extend(["Q2"; 4]);
+    expected.extend(["Q3"; 5]);
+    expected.extend(["Q4"; 2]);
+    expected.extend(["Q5"; 2]);
+    assert_eq!(ids, expected);
+    assert!(all[0].0 > start);
+    assert!(all.windows(2).all(|w| w[0].0 < w[1].0), "positions grow");
+    let last = all.last().unwrap().0;
+    assert_eq!(tx.case_event_seq_max().await.unwrap(), last);
+    assert!(tx.case_event_feed(last, 100).await.unwrap().is_empty());
+    // Paging from any position continues exactly after it.
+    assert_eq!(tx.case_event_feed(start, 3).await.unwrap(), all[..3]);
+    assert_eq!(tx.case_event_feed(all[2].0, 100).await.unwrap(), all[3..]);
+}
+
+pub async fn cases_crossing_into_warning_or_overdue(store: &dyn Store) {
+    seed_queue(store).await;
+    // A closed case keeps the instants it had; it must not come back.
+    let mut closed = Flow::open("Q7", Source::Public, "已作废", 11, t0()).with(
+        located("330188001001001", 120.1, 30.1),
+        clock(Some(t0() + Duration::hours(1)), "normal"),
+    );
+    let mut tx = store.write().await.unwrap();
+    tx.insert_cases(&[closed.new_case()]).await.unwrap();
+    for action in [
+        Action::Verify {
+            confirmed: true,
+            note: "属实".into(),
+        },
+        Action::Decline {
+            reason: "不属于受理范围".into(),
+        },
+    ] {
+        closed.act(tx.as_mut(), &staff(3), action).await;
+    }
+    tx.commit().await.unwrap();
+
+    let mut tx = store.read().await.unwrap();
+    let ids = |v: Vec<CaseRecord>| v.into_iter().map(|r| r.case.id).collect::<Vec<_>>();
+    let at = |m: i64| t0() + Duration::minutes(m);
+    // Q5 warns at t0 (the lower end is exclusive, the upper inclusive).
+    assert_eq!(
+        ids(tx.open_cases_crossing(at(-1), at(0), 10).await.unwrap()),
+        ["Q5"]
+    );
+    assert!(
+        tx.open_cases_crossing(at(0), at(29), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Q5 falls due at 30 min, Q2 warns at 30 and falls due at 60; soonest due first.
+    assert_eq!(
+        ids(tx.open_cases_crossing(at(0), at(60), 10).await.unwrap()),
+        ["Q5", "Q2"]
+    );
+    assert_eq!(
+        ids(tx.open_cases_crossing(at(0), at(60), 1).await.unwrap()),
+        ["Q5"]
+    );
+    assert_eq!(
+        ids(tx.open_cases_crossing(at(60), at(180), 10).await.unwrap()),
+        ["Q3", "Q1"]
+    );
+    assert!(
+        tx.open_cases_crossing(at(180), at(600), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn case_queries_by_viewport(store: &dyn Store) {
+    seed_queue(store).await;
+    let mut tx = store.read().await.unwrap();
+    let in_box = |bbox: [f64; 4]| CaseQuery {
+        bbox: Some(bbox),
+        ..CaseQuery::default()
+    };
+    // Q1, Q4 and Q5 lie around (120.10, 30.10); Q2 at (120.2, 30.2); the edges are inside.
+    check(
+        tx.as_mut(),
+        in_box([120.09, 30.09, 120.11, 30.11]),
+        &["Q5", "Q1", "Q4"],
+    )
+    .await;
+    check(tx.as_mut(), in_box([120.2, 30.2, 120.3, 30.25]), &["Q2"]).await;
+    check(tx.as_mut(), in_box([0.0, 0.0, 1.0, 1.0]), &[]).await;
+    let open_in_box = CaseQuery {
+        steps: strings(&[
+            "verifying",
+            "accepting",
+            "filing",
+            "dispatching",
+            "disposing",
+        ]),
+        ..in_box([120.09, 30.09, 120.11, 30.11])
+    };
+    check(tx.as_mut(), open_in_box, &["Q5", "Q1"]).await;
+}
+
 pub async fn due_timers_are_claimed_once(store: &dyn Store) {
     let timers = [
         Some(t0() + Duration::minutes(1)),
