@@ -129,8 +129,9 @@ fn event_of(c: &CaseSummary) -> Value {
 /// reload). Requires a session: the events carry locations and descriptions.
 pub(super) async fn events(
     State(s): State<AppState>,
-    _page: Page,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    page: Page,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    command_centre_only(&page)?;
     let rx = s.live.subscribe(&s.app);
     let s = stream::unfold(rx, |mut rx| async move {
         let event = match rx.recv().await {
@@ -143,7 +144,20 @@ pub(super) async fn events(
         };
         Some((Ok(event), rx))
     });
-    Sse::new(s).keep_alive(KeepAlive::new().interval(StdDuration::from_secs(20)))
+    Ok(Sse::new(s).keep_alive(KeepAlive::new().interval(StdDuration::from_secs(20))))
+}
+
+/// The feed, markers and figures are city-wide and unfiltered by data scope, so they are for the
+/// users who may open the command centre (a city-wide case grant), not every session.
+fn command_centre_only(page: &Page) -> Result<(), ApiError> {
+    if page.menu.contains(&"/command") {
+        Ok(())
+    } else {
+        Err(cityloop_app::AppError::Forbidden(
+            "the command centre's data needs a city-wide case grant".into(),
+        )
+        .into())
+    }
 }
 
 /// Start of the China day containing `at`, as UTC.
@@ -214,6 +228,7 @@ pub(super) async fn map_cases(
     page: Page,
     Query(q): Query<MapQuery>,
 ) -> Result<Response, ApiError> {
+    command_centre_only(&page)?;
     let bbox = match q.bbox.as_deref() {
         Some(b) => parse_bbox(b)?,
         None => {
@@ -296,6 +311,9 @@ fn sums(view: &Value, kind: &str) -> Value {
 
 /// Headline figures and chart series for the command centre.
 pub(super) async fn dashboard(State(s): State<AppState>, page: Page) -> Response {
+    if let Err(refused) = command_centre_only(&page) {
+        return refused.into_response();
+    }
     let now = s.app.now();
     let today = now.with_timezone(&CHINA_OFFSET).date_naive();
     let today_start = day_start(today);

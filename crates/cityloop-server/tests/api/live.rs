@@ -129,6 +129,19 @@ async fn map_cases_by_viewport(app: &TestApp) {
     );
     let leader = app.login("leader1").await;
 
+    // City-wide data, unfiltered by data scope: only for users with a city-wide case grant.
+    for user in ["handler1", "inspector1"] {
+        let c = app.login(user).await;
+        for path in [
+            "/ui/live",
+            "/ui/dashboard",
+            "/ui/map-cases?bbox=120,30,120.1,30.1",
+        ] {
+            let r = c.get(app.url(path)).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{user} {path}");
+        }
+    }
+
     for (query, field) in [
         ("", "bbox"),
         ("?bbox=120,30,121", "bbox"),
