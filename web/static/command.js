@@ -154,14 +154,20 @@ function setFigure(k, v) {
   if (el) el.textContent = v ?? '–';
 }
 
-function classChart(items) {
+// Class names arrive with the dashboard; the markers may come first, so the chart is drawn again.
+let classNames = {};
+let classItems = [];
+function classChart(items = classItems) {
+  classItems = items;
   const by = {};
-  for (const c of items) by[c.class || T('未分类', 'unclassified')] = (by[c.class || T('未分类', 'unclassified')] || 0) + 1;
+  for (const c of items) by[c.class || ''] = (by[c.class || ''] || 0) + 1;
   const top = Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 10).reverse();
+  const name = (code) => (code ? classNames[code] || code : T('未分类', 'unclassified'));
   chart('chart-class').setOption({
-    title: { text: T('在办案件类别 Top 10', 'Open cases by class (top 10)'), textStyle: { fontSize: 14 } },
-    grid: { left: 70, right: 20, top: 35, bottom: 25 },
-    xAxis: { type: 'value' }, yAxis: { type: 'category', data: top.map((x) => x[0]) },
+    title: { text: T('视野内在办案件类别 Top 10', 'Open cases in view by class (top 10)'), textStyle: { fontSize: 14 } },
+    grid: { left: 110, right: 20, top: 35, bottom: 25 },
+    xAxis: { type: 'value' },
+    yAxis: { type: 'category', data: top.map((x) => name(x[0])), axisLabel: { width: 100, overflow: 'truncate' } },
     series: [{ type: 'bar', data: top.map((x) => x[1]), itemStyle: { color: '#2980b9' } }],
     tooltip: {},
   });
@@ -171,6 +177,10 @@ async function loadDashboard() {
   const r = await api('GET', '/ui/dashboard');
   if (!r.ok) return;
   const d = r.data;
+  if (d.class_names) {
+    classNames = d.class_names;
+    classChart();
+  }
   setFigure('reported_today', d.reported_today);
   setFigure('closed_today', d.closed_today);
   setFigure('overdue', d.overdue);

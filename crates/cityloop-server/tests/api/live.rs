@@ -129,6 +129,23 @@ async fn map_cases_by_viewport(app: &TestApp) {
     );
     let leader = app.login("leader1").await;
 
+    // An acceptor's screen has no evaluation figures, and refreshing it does not fill the audit
+    // log with refused evaluation reads.
+    let acceptor = app.login("acceptor1").await;
+    let (s, d) = get(app, &acceptor, "/ui/dashboard").await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert!(d["ranking"].as_array().unwrap().is_empty(), "{d}");
+    let (_, denied) = get(
+        app,
+        &app.login("auditadmin").await,
+        "/api/v1/audit?action=evaluation.read&result=denied",
+    )
+    .await;
+    assert!(!denied.to_string().contains("evaluation.read"), "{denied}");
+    // Class names for the by-class chart come with the figures.
+    let (_, d) = get(app, &leader, "/ui/dashboard").await;
+    assert!(d["class_names"]["C0101"].is_string(), "{d}");
+
     // City-wide data, unfiltered by data scope: only for users with a city-wide case grant.
     for user in ["handler1", "inspector1"] {
         let c = app.login(user).await;
