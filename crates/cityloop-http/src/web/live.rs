@@ -408,24 +408,20 @@ pub(super) async fn dashboard(State(s): State<AppState>, page: Page) -> Response
     // Asked first so that a user without the grant (an acceptor) does not leave a denied record
     // in the audit log at every refresh.
     let may_evaluate = s.app.permits(&actor, Action::EvaluationRead);
-    let day_eval = match may_evaluate {
-        true => s
-            .app
-            .evaluate(&actor, None, today, tomorrow, false, &page.ctx)
-            .await
-            .ok()
-            .map(|v| json!(v)),
-        false => None,
+    let eval_of = |from: NaiveDate| {
+        let (app, actor, ctx) = (s.app.clone(), actor.clone(), page.ctx.clone());
+        async move {
+            if !may_evaluate {
+                return None;
+            }
+            let v = app
+                .evaluate(&actor, None, from, tomorrow, false, &ctx)
+                .await;
+            v.ok().map(|v| json!(v))
+        }
     };
-    let month_eval = match may_evaluate {
-        true => s
-            .app
-            .evaluate(&actor, None, month_start, tomorrow, false, &page.ctx)
-            .await
-            .ok()
-            .map(|v| json!(v)),
-        false => None,
-    };
+    let day_eval = eval_of(today).await;
+    let month_eval = eval_of(month_start).await;
     let today_figures = day_eval.as_ref().map(|v| {
         json!({
             "shift_leader": sums(v, "shift_leader"),
