@@ -7,10 +7,8 @@
 //
 // Usage: BASE_URL=http://127.0.0.1:PORT ARTEFACTS=dir node web/tests/citizen.mjs
 // Any console error, uncaught page error or failed assertion fails the run (exit code 1).
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { BASE, OUT, browser, problems, anonymous, session } from './lib/harness.mjs';
+import { BASE, problems, anonymous, session, shooter, finish } from './lib/harness.mjs';
 
 // Demo handler accounts: the named ones, else handler-<department code>.
 const HANDLERS = { SZ: 'handler1', 'SZ-ROAD': 'handler2', HW: 'handler3', 'ZFJ-1': 'handler4', YL: 'handler5' };
@@ -24,7 +22,7 @@ const citizen = (who, where) => anonymous(who, {
 });
 const staff = (username) => session(username, { viewport: { width: 1280, height: 900 } });
 
-const shot = (page, name) => page.screenshot({ path: join(OUT, `citizen-${name}.png`), fullPage: true });
+const shot = shooter('citizen');
 
 /** A real JPEG drawn by the browser. */
 async function jpeg(page, text) {
@@ -210,13 +208,5 @@ try {
   await one.context.close();
 } catch (e) {
   problems.push(`failed: ${e.stack || e}`);
-} finally {
-  await browser.close();
 }
-
-writeFileSync(join(OUT, 'citizen-result.txt'), problems.length ? problems.join('\n') + '\n' : 'ok\n');
-if (problems.length) {
-  console.error(problems.join('\n'));
-  process.exit(1);
-}
-console.log(`citizen browser tests passed; screenshots in ${OUT}`);
+await finish('citizen');

@@ -5,10 +5,8 @@
 // The components are the test's own (fresh codes), so the other test files are unaffected.
 //
 // Usage: BASE_URL=http://127.0.0.1:PORT ARTEFACTS=dir node web/tests/layers.mjs
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { BASE, OUT, browser, problems, expected, session, shooter } from './lib/harness.mjs';
+import { BASE, problems, expected, session, shooter, finish } from './lib/harness.mjs';
 
 const shot = shooter('layers');
 
@@ -71,16 +69,7 @@ try {
   assert.equal(r.status(), 200);
   assert.equal(await sp.locator('#layers-map').count(), 1, 'the leader sees the layers');
   assert.equal(await sp.locator('#layer-import').count(), 0, 'no import panel for a leader');
-  if (expected.length) problems.push(`expected browser errors did not occur: ${expected.join(', ')}`);
 } catch (e) {
   problems.push(`failed: ${e.stack || e}`);
-} finally {
-  await browser.close();
 }
-
-writeFileSync(join(OUT, 'result-layers.txt'), problems.length ? problems.join('\n') + '\n' : 'ok\n');
-if (problems.length) {
-  console.error(problems.join('\n'));
-  process.exit(1);
-}
-console.log(`layers tests passed; screenshots in ${OUT}`);
+await finish('layers');

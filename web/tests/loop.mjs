@@ -4,37 +4,21 @@
 //
 // Usage: BASE_URL=http://127.0.0.1:PORT ARTEFACTS=dir node web/tests/loop.mjs
 // Any console error, uncaught page error or failed assertion fails the run (exit code 1).
-import { chromium } from 'playwright-core';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { BASE, OUT, problems, session as login, finish } from './lib/harness.mjs';
 
-const BASE = process.env.BASE_URL || 'http://127.0.0.1:8080';
-const OUT = process.env.ARTEFACTS || 'web/test-artefacts';
-const PASSWORD = process.env.DEMO_PASSWORD || 'Demo#2026';
 const MAX_JS_BYTES = 1024 * 1024;
-mkdirSync(OUT, { recursive: true });
 
 // Demo handler accounts: the named ones, else handler-<department code>.
 const HANDLERS = { SZ: 'handler1', 'SZ-ROAD': 'handler2', HW: 'handler3', 'ZFJ-1': 'handler4', YL: 'handler5' };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-
-const problems = [];
 let shot = 0;
 
+/** A logged-in page that also counts the JavaScript bytes it loads (see `gotoMeasured`). */
 async function session(username, options = {}) {
-  const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1440, height: 900 }, ...options });
-  const page = await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`${username} console: ${m.text()} @ ${page.url()}`); });
-  page.on('pageerror', (e) => problems.push(`${username} page error: ${e.message} @ ${page.url()}`));
-  page.on('dialog', (d) => { problems.push(`${username} unexpected dialog: ${d.message()}`); d.dismiss(); });
-  // JavaScript bytes per page load.
+  const s = await login(username, options);
+  const { page } = s;
   page.jsBytes = 0;
   page.on('response', async (r) => {
     if ((r.headers()['content-type'] || '').includes('javascript')) {
@@ -42,11 +26,7 @@ async function session(username, options = {}) {
       if (b) page.jsBytes += b.length;
     }
   });
-  await page.goto(`${BASE}/login`);
-  await page.getByLabel(/用户名/).fill(username);
-  await page.getByLabel(/密码/).fill(PASSWORD);
-  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.getByRole('button', { name: '登录' }).click()]);
-  return { context, page, username };
+  return s;
 }
 
 async function screenshot(page, name) {
@@ -253,13 +233,5 @@ try {
   await inspector.context.close();
 } catch (e) {
   problems.push(`failed: ${e.stack || e}`);
-} finally {
-  await browser.close();
 }
-
-writeFileSync(join(OUT, 'result.txt'), problems.length ? problems.join('\n') + '\n' : 'ok\n');
-if (problems.length) {
-  console.error(problems.join('\n'));
-  process.exit(1);
-}
-console.log(`browser tests passed; screenshots in ${OUT}`);
+await finish('loop');

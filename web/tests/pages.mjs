@@ -3,37 +3,10 @@
 // duplicate suggestions, case search with htmx paging, administration sections, layers map).
 //
 // Usage: BASE_URL=http://127.0.0.1:PORT ARTEFACTS=dir node web/tests/pages.mjs
-import { chromium } from 'playwright-core';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { BASE, problems, session, shooter, finish } from './lib/harness.mjs';
 
-const BASE = process.env.BASE_URL || 'http://127.0.0.1:8080';
-const OUT = process.env.ARTEFACTS || 'web/test-artefacts';
-const PASSWORD = process.env.DEMO_PASSWORD || 'Demo#2026';
-mkdirSync(OUT, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-const problems = [];
-
-async function session(username) {
-  const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1440, height: 900 } });
-  const page = await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`${username} console: ${m.text()} @ ${page.url()}`); });
-  page.on('pageerror', (e) => problems.push(`${username} page error: ${e.message} @ ${page.url()}`));
-  await page.goto(`${BASE}/login`);
-  await page.getByLabel(/用户名/).fill(username);
-  await page.getByLabel(/密码/).fill(PASSWORD);
-  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith('/login')), page.getByRole('button', { name: '登录' }).click()]);
-  return { context, page };
-}
-
-const shot = (page, name) => page.screenshot({ path: join(OUT, `pages-${name}.png`), fullPage: true });
+const shot = shooter('pages');
 
 try {
   // ---- hotline entry (acceptor): address search, pick, register, duplicate suggestions ----
@@ -87,13 +60,5 @@ try {
   await ic.close();
 } catch (e) {
   problems.push(`failed: ${e.stack || e}`);
-} finally {
-  await browser.close();
 }
-
-writeFileSync(join(OUT, 'result-pages.txt'), problems.length ? problems.join('\n') + '\n' : 'ok\n');
-if (problems.length) {
-  console.error(problems.join('\n'));
-  process.exit(1);
-}
-console.log(`page tests passed; screenshots in ${OUT}`);
+await finish('pages');

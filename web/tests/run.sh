@@ -24,9 +24,6 @@ fi
 
 rm -rf "$ARTEFACTS"
 mkdir -p "$ARTEFACTS"
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-PORT=18080
-while port_busy "$PORT"; do PORT=$((PORT + 1)); done
 TMP=$(mktemp -d -t cityloop-web.XXXXXX)
 SERVER_PID=
 cleanup() {
@@ -37,10 +34,14 @@ trap cleanup EXIT
 
 # The smallest demo city keeps seeding short; the year of demo cases gives the screens data.
 "$BIN" demo --city county-town \
-  --listen "127.0.0.1:$PORT" --database-url "sqlite://$TMP/demo.sqlite3" >"$ARTEFACTS/server.log" 2>&1 &
+  --listen "127.0.0.1:0" --database-url "sqlite://$TMP/demo.sqlite3" >"$ARTEFACTS/server.log" 2>&1 &
 SERVER_PID=$!
+# Port 0: the system picks a free port and the server prints it, so a parallel run cannot take it
+# between choosing and binding.
+PORT=
 for _ in $(seq 1 600); do
-  if curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then break; fi
+  PORT=$(sed -n 's|^cityloop listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$ARTEFACTS/server.log" | head -1)
+  if [ -n "$PORT" ] && curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then break; fi
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then echo "the server stopped; see $ARTEFACTS/server.log" >&2; tail -20 "$ARTEFACTS/server.log" >&2; exit 1; fi
   sleep 1
 done
