@@ -29,7 +29,6 @@ use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -44,6 +43,9 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// Largest layer file accepted for import.
     pub import_limit: u64,
+    /// The request timeout of layer imports (`/api/v1/import/…`), which read, check and write a
+    /// whole file in one transaction.
+    pub import_timeout: Duration,
     pub request_timeout: Duration,
     /// Set the `Secure` flag on the session cookie (serve over HTTPS).
     pub cookie_secure: bool,
@@ -77,6 +79,7 @@ impl Default for HttpConfig {
         HttpConfig {
             body_limit: 1024 * 1024,
             import_limit: 256 * 1024 * 1024,
+            import_timeout: Duration::from_secs(600),
             request_timeout: Duration::from_secs(30),
             cookie_secure: false,
             trusted_proxies: Vec::new(),
@@ -166,6 +169,24 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::hotline::router())
 }
 
+/// Answers 408 when a request outlasts its limit: the general one, or the longer one of layer
+/// imports. The handler's future is dropped, so an unfinished transaction rolls back.
+async fn request_timeout(
+    State((general, import)): State<(Duration, Duration)>,
+    req: Request,
+    next: middleware::Next,
+) -> Response {
+    let limit = if req.uri().path().starts_with("/api/v1/import/") {
+        import
+    } else {
+        general
+    };
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::for_status(StatusCode::REQUEST_TIMEOUT).into_response(),
+    }
+}
+
 pub fn router(app: Arc<App>, http: HttpConfig) -> Router {
     let state = AppState {
         app,
@@ -196,9 +217,9 @@ pub fn router(app: Arc<App>, http: HttpConfig) -> Router {
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(http.body_limit))
         .layer(csrf)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            http.request_timeout,
+        .layer(middleware::from_fn_with_state(
+            (http.request_timeout, http.import_timeout),
+            request_timeout,
         ))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::for_status(StatusCode::INTERNAL_SERVER_ERROR).into_response()
@@ -305,4 +326,44 @@ async fn json_errors(req: Request, next: Next) -> Response {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::routing::post;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn slow() -> &'static str {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        "done"
+    }
+
+    #[tokio::test]
+    async fn imports_have_their_own_longer_timeout() {
+        let app = Router::new()
+            .route("/api/v1/import/grids", post(slow))
+            .route("/api/v1/cases", post(slow))
+            .layer(middleware::from_fn_with_state(
+                (Duration::from_millis(20), Duration::from_secs(5)),
+                request_timeout,
+            ));
+        let call = |path: &'static str| {
+            let app = app.clone();
+            async move {
+                let req = Request::post(path).body(Body::empty()).expect("request");
+                app.oneshot(req).await.expect("infallible")
+            }
+        };
+        assert_eq!(call("/api/v1/import/grids").await.status(), StatusCode::OK);
+        let r = call("/api/v1/cases").await;
+        assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
+        let body = axum::body::to_bytes(r.into_body(), 1024)
+            .await
+            .expect("body");
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json error body");
+        assert!(v["code"].is_string(), "{v}");
+    }
 }

@@ -116,6 +116,7 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     pub body_limit_bytes: usize,
     pub import_max_bytes: u64,
+    pub import_timeout_secs: u64,
     pub cookie_secure: bool,
     pub trusted_proxies: Vec<String>,
     pub trusted_origins: Vec<String>,
@@ -174,6 +175,7 @@ impl Default for ServerConfig {
             request_timeout_secs: 30,
             body_limit_bytes: 1024 * 1024,
             import_max_bytes: 256 * 1024 * 1024,
+            import_timeout_secs: 600,
             cookie_secure: false,
             trusted_proxies: Vec::new(),
             trusted_origins: Vec::new(),
@@ -321,6 +323,9 @@ impl Config {
         if self.server.import_max_bytes < 1024 {
             return bad("server.import_max_bytes", "must be at least 1024".into());
         }
+        if self.server.import_timeout_secs == 0 {
+            return bad("server.import_timeout_secs", "must be at least 1".into());
+        }
         let url = &self.database.url;
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -432,6 +437,7 @@ impl Config {
         cityloop_http::HttpConfig {
             body_limit: s.body_limit_bytes,
             import_limit: s.import_max_bytes,
+            import_timeout: std::time::Duration::from_secs(s.import_timeout_secs),
             request_timeout: std::time::Duration::from_secs(s.request_timeout_secs),
             cookie_secure: s.cookie_secure,
             trusted_proxies: s
