@@ -175,6 +175,21 @@ pub struct ImportReport {
     pub communities: std::collections::BTreeSet<String>,
 }
 
+impl ImportReport {
+    /// Adds what the file reader noticed (a text encoding guessed, characters replaced, a record
+    /// read with repairs) ahead of the import's own warnings.
+    pub fn add_reader_warnings(&mut self, reader: &cityloop_io::FeatureReader) {
+        let mut from_reader: Vec<String> =
+            reader.warnings().iter().map(|w| w.to_string()).collect();
+        let hidden = reader.warning_count().saturating_sub(from_reader.len());
+        if hidden > 0 {
+            from_reader.push(format!("… and {hidden} more warnings from the file"));
+        }
+        from_reader.append(&mut self.warnings);
+        self.warnings = from_reader;
+    }
+}
+
 fn pick(props: &serde_json::Map<String, Value>, keys: &[&str]) -> Option<String> {
     keys.iter()
         .find_map(|k| get_str(props, k))

@@ -34,7 +34,7 @@ pub async fn import(config: &Option<PathBuf>, args: ImportArgs) -> anyhow::Resul
     };
     let flag = |e: cityloop_domain::FieldError| anyhow::anyhow!("--{}: {}", e.field, e.message);
     let opts = params.read_options().map_err(flag)?;
-    let reader = FeatureReader::open(&args.file, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut reader = FeatureReader::open(&args.file, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
     let total = reader.total_hint();
     let source = args.file.display().to_string();
     let import_opts = params
@@ -54,7 +54,7 @@ pub async fn import(config: &Option<PathBuf>, args: ImportArgs) -> anyhow::Resul
         .import_features(
             &system_actor(),
             kind,
-            reader,
+            &mut reader,
             &import_opts,
             &progress,
             &Ctx::default(),
@@ -62,10 +62,11 @@ pub async fn import(config: &Option<PathBuf>, args: ImportArgs) -> anyhow::Resul
         .await;
     bar.finish_and_clear();
     app.store().close().await;
-    let report = result.map_err(|e| match e {
+    let mut report = result.map_err(|e| match e {
         cityloop_app::AppError::Invalid(f) => anyhow::anyhow!("{}", f.message),
         other => anyhow::anyhow!("{other}"),
     })?;
+    report.add_reader_warnings(&reader);
     println!(
         "{source}: read {}, imported {} ({} replaced), unchanged {}, rejected {}",
         report.read,

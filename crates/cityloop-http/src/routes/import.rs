@@ -146,7 +146,7 @@ async fn import_layer(
     let scratch = dir.path().to_path_buf();
     let shown = file_name.clone();
     // Unpacking a zip and reading headers is blocking file work.
-    let reader = tokio::task::spawn_blocking(move || {
+    let mut reader = tokio::task::spawn_blocking(move || {
         FeatureReader::open_upload(
             &path,
             &shown,
@@ -161,10 +161,11 @@ async fn import_layer(
     let opts = params
         .import_options(file_name.clone(), reader.declared_crs())
         .map_err(invalid)?;
-    let report = s
+    let mut report = s
         .app
-        .import_features(&actor, kind, reader, &opts, &|_| {}, &ctx)
+        .import_features(&actor, kind, &mut reader, &opts, &|_| {}, &ctx)
         .await?;
+    report.add_reader_warnings(&reader);
     drop(dir);
     let mut out = json!(report);
     out["kind"] = json!(kind.as_str());

@@ -188,7 +188,11 @@ async fn layers_import_over_http(app: &TestApp) {
         let p = cityloop_app::spatial::polygon_of(&grids[3].geometry).unwrap();
         cityloop_io::to_wkt(&p.into())
     };
-    let csv = format!("BGID,BGNAME,wkt\n{},河滨网格,\"{wkt}\"\n", grids[3].code);
+    // A repeated column is renamed by the reader, and the report says so.
+    let csv = format!(
+        "BGID,BGNAME,wkt,remark,remark\n{},河滨网格,\"{wkt}\",,\n",
+        grids[3].code
+    );
     let (status, report) = post_layer(
         app,
         &sys,
@@ -202,6 +206,14 @@ async fn layers_import_over_http(app: &TestApp) {
     assert_eq!(
         (&report["imported"], &report["replaced"]),
         (&json!(1), &json!(1))
+    );
+    assert!(
+        report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("duplicate column \"remark\"")),
+        "{report}"
     );
     let (_, g) = json_of(
         sys.get(app.url(&format!("/api/v1/grids/{}", grids[3].code)))
