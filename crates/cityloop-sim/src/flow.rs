@@ -286,10 +286,19 @@ fn not_confirmed_share(source: Source) -> f64 {
     }
 }
 
+fn is_cjk(c: char) -> bool {
+    ('\u{4e00}'..='\u{9fff}').contains(&c)
+}
+
 fn description(p: &Prepared<'_>, source: Source, cond: &SimCondition, place: &str) -> String {
     let name = p.class_name(&cond.class);
     match source {
-        Source::Inspector => format!("巡查发现：{name}（{}）", cond.condition),
+        // The shipped sample conditions are English translations; a Chinese report quotes only
+        // Chinese ones.
+        Source::Inspector if cond.condition.chars().any(is_cjk) => {
+            format!("巡查发现：{name}（{}）", cond.condition)
+        }
+        Source::Inspector => format!("巡查发现：{name}"),
         Source::Hotline => format!("12345热线：市民反映{place}附近{name}问题"),
         Source::Public => format!("市民随手拍：{place}附近{name}"),
         Source::Video => format!("视频智能识别告警：疑似{name}"),
