@@ -10,8 +10,8 @@ use cityloop_domain::calendar::{
 };
 use cityloop_domain::responsibility::{self, Candidate, MatrixEntry, MatrixReport, Situation};
 use cityloop_domain::rules::{
-    self, DepartmentName, FilingCondition, ProcessLimits, RowError, RuleSetContent, RuleSetDiff,
-    ValidationReport,
+    self, ConditionKey, DepartmentName, FilingCondition, ProcessLimits, RowError, RuleSetContent,
+    RuleSetDiff, ValidationReport,
 };
 use cityloop_domain::taxonomy::{ClassKind, ClassRef, TaxonomyClass, builtin_classes};
 use cityloop_domain::{Action, AreaCode, AreaLevel, FieldError, Target};
@@ -631,6 +631,69 @@ impl App {
             c.process = process;
             Ok(())
         })
+        .await
+    }
+
+    /// Adds a filing condition to a draft, or replaces the one with its key (or, when its class,
+    /// text or area class changes, the one with the key `replaces`). The condition is checked
+    /// against the taxonomy and the departments; the audit record carries the diff.
+    pub async fn put_condition(
+        &self,
+        actor: &Actor,
+        id: i64,
+        condition: FilingCondition,
+        replaces: Option<ConditionKey>,
+        version: i64,
+        ctx: &Ctx,
+    ) -> AppResult<RuleSet> {
+        // Refuse a reader before telling them what is wrong with the condition.
+        self.authorize(
+            actor,
+            Action::RulesWrite,
+            &Target::Collection,
+            Obj::new("rule_set", id),
+            ctx,
+        )
+        .await?;
+        let (classes, departments) = {
+            let mut tx = self.store.read().await?;
+            let classes: Vec<TaxonomyClass> = tx
+                .list_classes()
+                .await?
+                .into_iter()
+                .map(|c| c.class)
+                .collect();
+            (classes, department_names(tx.as_mut()).await?)
+        };
+        let condition = rules::check_condition(condition, &classes, &departments)?;
+        self.edit_draft(actor, id, version, ctx, "rule_set.condition", move |c| {
+            c.put_condition(condition, replaces.as_ref())?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes the filing condition with `key` from a draft.
+    pub async fn remove_condition(
+        &self,
+        actor: &Actor,
+        id: i64,
+        key: ConditionKey,
+        version: i64,
+        ctx: &Ctx,
+    ) -> AppResult<RuleSet> {
+        self.edit_draft(
+            actor,
+            id,
+            version,
+            ctx,
+            "rule_set.condition_remove",
+            move |c| {
+                c.remove_condition(&key)
+                    .map(drop)
+                    .ok_or(AppError::NotFound("condition"))
+            },
+        )
         .await
     }
 
