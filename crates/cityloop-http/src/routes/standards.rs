@@ -442,7 +442,7 @@ fn parse_key(
     condition: &str,
     area_class: Option<&str>,
     prefix: &str,
-) -> ApiResult<(ClassRef, Option<AreaClass>)> {
+) -> ApiResult<ConditionKey> {
     let named = |e: FieldError, field: &str| {
         invalid(FieldError::new(format!("{prefix}{field}"), e.message))
     };
@@ -455,9 +455,9 @@ fn parse_key(
     }
     let area_class = match area_class.map(str::trim) {
         None | Some("") => None,
-        Some(a) => Some(a.parse().map_err(|e| named(e, "area_class"))?),
+        Some(a) => Some(a.parse::<AreaClass>().map_err(|e| named(e, "area_class"))?),
     };
-    Ok((class, area_class))
+    Ok(ConditionKey::new(class, condition, area_class))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -502,28 +502,25 @@ async fn put_condition(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<PutCondition>,
 ) -> ApiResult<Json<Value>> {
-    let (class, area_class) = parse_key(&b.class, &b.condition, b.area_class.as_deref(), "")?;
+    let key = parse_key(&b.class, &b.condition, b.area_class.as_deref(), "")?;
     let limit: TimeLimit =
         b.limit
             .parse()
             .map_err(|e: cityloop_domain::calendar::CalendarError| {
                 invalid(FieldError::new("limit", e.to_string()))
             })?;
-    let replaces = match &b.replaces {
-        Some(k) => {
-            let (class, area_class) =
-                parse_key(&k.class, &k.condition, k.area_class.as_deref(), "replaces.")?;
-            Some(ConditionKey::new(class, &k.condition, area_class))
-        }
-        None => None,
-    };
+    let replaces = b
+        .replaces
+        .as_ref()
+        .map(|k| parse_key(&k.class, &k.condition, k.area_class.as_deref(), "replaces."))
+        .transpose()?;
     let condition = FilingCondition {
-        class,
+        class: key.class,
         condition: b.condition,
         limit,
         closing: b.closing,
         department: b.department,
-        area_class,
+        area_class: key.area_class,
         note: b.note,
     };
     let set = s
@@ -558,8 +555,7 @@ async fn remove_condition(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<RemoveCondition>,
 ) -> ApiResult<Json<Value>> {
-    let (class, area_class) = parse_key(&b.class, &b.condition, b.area_class.as_deref(), "")?;
-    let key = ConditionKey::new(class, &b.condition, area_class);
+    let key = parse_key(&b.class, &b.condition, b.area_class.as_deref(), "")?;
     let set = s
         .app
         .remove_condition(&auth.actor(), id, key, b.version, &ctx)
