@@ -148,7 +148,7 @@ async function submitAction(form) {
 
 /** Puts a field error of the API (`field`) on the error line of that field, when the form has
  *  one (`data-error-for`), and marks the input; clears earlier marks first. */
-function showFieldError(form, res) {
+export function showFieldError(form, res) {
   for (const e of form.querySelectorAll('[data-error-for]')) e.textContent = '';
   const field = res?.data?.field;
   const line = field && [...form.querySelectorAll('[data-error-for]')].find((e) => e.dataset.errorFor === field);

@@ -10,8 +10,8 @@ use cityloop_domain::calendar::{
 };
 use cityloop_domain::responsibility::{self, Candidate, MatrixEntry, MatrixReport, Situation};
 use cityloop_domain::rules::{
-    self, DepartmentName, FilingCondition, ProcessLimits, RowError, RuleSetContent, RuleSetDiff,
-    ValidationReport,
+    self, ConditionKey, DepartmentName, FilingCondition, ProcessLimits, RowError, RuleSetContent,
+    RuleSetDiff, ValidationReport,
 };
 use cityloop_domain::taxonomy::{ClassKind, ClassRef, TaxonomyClass, builtin_classes};
 use cityloop_domain::{Action, AreaCode, AreaLevel, FieldError, Target};
@@ -582,12 +582,7 @@ impl App {
         parsed: &ParsedTable,
         default_kind: Option<ClassKind>,
     ) -> AppResult<(Vec<FilingCondition>, Option<rules_io::ProcessSheet>)> {
-        let classes: Vec<TaxonomyClass> = tx
-            .list_classes()
-            .await?
-            .into_iter()
-            .map(|c| c.class)
-            .collect();
+        let classes = taxonomy_classes(tx).await?;
         let departments = department_names(tx).await?;
         let mut all = Vec::new();
         let mut errors: Vec<RowError> = Vec::new();
@@ -634,6 +629,59 @@ impl App {
         .await
     }
 
+    /// Adds a filing condition to a draft, or replaces the one with its key (or, when its class,
+    /// text or area class changes, the one with the key `replaces`). The condition is checked
+    /// against the taxonomy and the departments; the audit record carries the diff.
+    pub async fn put_condition(
+        &self,
+        actor: &Actor,
+        id: i64,
+        condition: FilingCondition,
+        replaces: Option<ConditionKey>,
+        version: i64,
+        ctx: &Ctx,
+    ) -> AppResult<RuleSet> {
+        // Refuse a reader before telling them what is wrong with the condition.
+        self.authorize_rules_write(actor, id, ctx).await?;
+        let (classes, departments) = {
+            let mut tx = self.store.read().await?;
+            (
+                taxonomy_classes(tx.as_mut()).await?,
+                department_names(tx.as_mut()).await?,
+            )
+        };
+        let condition = rules::check_condition(condition, &classes, &departments)?;
+        self.edit_draft(actor, id, version, ctx, "rule_set.condition", move |c| {
+            c.put_condition(condition, replaces.as_ref())?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes the filing condition with `key` from a draft.
+    pub async fn remove_condition(
+        &self,
+        actor: &Actor,
+        id: i64,
+        key: ConditionKey,
+        version: i64,
+        ctx: &Ctx,
+    ) -> AppResult<RuleSet> {
+        self.edit_draft(
+            actor,
+            id,
+            version,
+            ctx,
+            "rule_set.condition_remove",
+            move |c| {
+                c.remove_condition(&key)
+                    .map(drop)
+                    .ok_or(AppError::NotFound("condition"))
+            },
+        )
+        .await
+    }
+
     /// Replaces a draft's responsibility matrix. Entries must be valid; gaps and conflicts are
     /// reported by [`App::check_rule_set`] and warned about at publishing.
     pub async fn set_matrix(
@@ -668,14 +716,7 @@ impl App {
         id: i64,
         ctx: &Ctx,
     ) -> AppResult<(Box<dyn Tx>, RuleSetRecord)> {
-        self.authorize(
-            actor,
-            Action::RulesWrite,
-            &Target::Collection,
-            Obj::new("rule_set", id),
-            ctx,
-        )
-        .await?;
+        self.authorize_rules_write(actor, id, ctx).await?;
         let mut tx = self.store.write().await?;
         let record = tx
             .get_rule_set(id)
@@ -687,6 +728,18 @@ impl App {
             )));
         }
         Ok((tx, record))
+    }
+
+    async fn authorize_rules_write(&self, actor: &Actor, id: i64, ctx: &Ctx) -> AppResult<()> {
+        self.authorize(
+            actor,
+            Action::RulesWrite,
+            &Target::Collection,
+            Obj::new("rule_set", id),
+            ctx,
+        )
+        .await
+        .map(drop)
     }
 
     pub(crate) async fn edit_draft(
@@ -740,12 +793,7 @@ impl App {
     }
 
     async fn check_content(&self, tx: &mut dyn Tx, set: &RuleSet) -> AppResult<RuleSetCheck> {
-        let classes: Vec<TaxonomyClass> = tx
-            .list_classes()
-            .await?
-            .into_iter()
-            .map(|c| c.class)
-            .collect();
+        let classes = taxonomy_classes(tx).await?;
         let departments = department_names(tx).await?;
         let rules = rules::validate_content(&set.content, &classes, &departments);
         let places: Vec<AreaCode> = tx
@@ -888,12 +936,7 @@ impl App {
     ) -> AppResult<Vec<u8>> {
         let set = self.get_rule_set(actor, id, ctx).await?;
         let mut tx = self.store.read().await?;
-        let classes: Vec<TaxonomyClass> = tx
-            .list_classes()
-            .await?
-            .into_iter()
-            .map(|c| c.class)
-            .collect();
+        let classes = taxonomy_classes(tx.as_mut()).await?;
         let departments = department_names(tx.as_mut()).await?;
         let name_of = |code: &str| {
             departments
@@ -1173,6 +1216,15 @@ impl App {
         let warn = rules::warning_instant(&cal, start, limit, warn_at_percent).map_err(invalid)?;
         Ok((due, warn))
     }
+}
+
+async fn taxonomy_classes(tx: &mut dyn Tx) -> AppResult<Vec<TaxonomyClass>> {
+    Ok(tx
+        .list_classes()
+        .await?
+        .into_iter()
+        .map(|c| c.class)
+        .collect())
 }
 
 async fn department_names(tx: &mut dyn Tx) -> AppResult<Vec<DepartmentName>> {

@@ -93,6 +93,17 @@ pub struct ConditionKey {
     pub area_class: Option<AreaClass>,
 }
 
+impl ConditionKey {
+    /// The key of a condition named by its parts; the text is compared normalised.
+    pub fn new(class: ClassRef, condition: &str, area_class: Option<AreaClass>) -> Self {
+        ConditionKey {
+            class,
+            condition: normalise(condition),
+            area_class,
+        }
+    }
+}
+
 impl fmt::Display for ConditionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.class, self.condition)?;
@@ -282,6 +293,100 @@ pub struct RuleSetContent {
     pub conditions: Vec<FilingCondition>,
     pub process: ProcessLimits,
     pub matrix: Vec<MatrixEntry>,
+}
+
+impl RuleSetContent {
+    /// Adds `fc`, or replaces the condition with the same key, or (with `replaces`) the condition
+    /// with that key, at its place; returns the condition replaced. Two conditions cannot share a
+    /// key: the filing desk could not tell which one applies.
+    pub fn put_condition(
+        &mut self,
+        fc: FilingCondition,
+        replaces: Option<&ConditionKey>,
+    ) -> Result<Option<FilingCondition>, FieldError> {
+        let key = fc.key();
+        let old = replaces.unwrap_or(&key);
+        let at = self.conditions.iter().position(|c| c.key() == *old);
+        if replaces.is_some() && at.is_none() {
+            return Err(FieldError::new(
+                "replaces",
+                format!("no condition {old} in this rule set"),
+            ));
+        }
+        if let Some(clash) = self
+            .conditions
+            .iter()
+            .enumerate()
+            .find(|(i, c)| Some(*i) != at && c.key() == key)
+        {
+            return Err(FieldError::new(
+                "condition",
+                format!("duplicate of the condition {}", clash.1.key()),
+            ));
+        }
+        Ok(match at {
+            Some(i) => Some(std::mem::replace(&mut self.conditions[i], fc)),
+            None => {
+                // Kept in class order, as imports and exports list them.
+                let i = self.conditions.partition_point(|c| c.class <= fc.class);
+                self.conditions.insert(i, fc);
+                None
+            }
+        })
+    }
+
+    /// Removes the condition with `key`, if there is one.
+    pub fn remove_condition(&mut self, key: &ConditionKey) -> Option<FilingCondition> {
+        let at = self.conditions.iter().position(|c| c.key() == *key)?;
+        Some(self.conditions.remove(at))
+    }
+}
+
+/// Checks one condition entered on its own (an editor rather than a table) against the taxonomy
+/// and the organisation, and tidies it: trimmed text, the department by code. The error names
+/// the field as the API does.
+pub fn check_condition(
+    mut fc: FilingCondition,
+    classes: &[TaxonomyClass],
+    departments: &[DepartmentName],
+) -> Result<FilingCondition, FieldError> {
+    match classes.iter().find(|c| c.class == fc.class) {
+        None => {
+            return Err(FieldError::new(
+                "class",
+                format!("unknown subclass {}", fc.class),
+            ));
+        }
+        Some(c) if !c.enabled => {
+            return Err(FieldError::new(
+                "class",
+                format!("subclass {} is disabled", fc.class),
+            ));
+        }
+        Some(_) => {}
+    }
+    fc.condition = fc.condition.trim().to_owned();
+    if fc.condition.is_empty() {
+        return Err(FieldError::new(
+            "condition",
+            "the filing condition is empty",
+        ));
+    }
+    fc.closing = fc.closing.trim().to_owned();
+    fc.note = fc.note.trim().to_owned();
+    fc.department = match fc.department.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(d) => match departments.iter().find(|x| x.code == d || x.name == d) {
+            Some(x) => Some(x.code.clone()),
+            None => {
+                return Err(FieldError::new(
+                    "department",
+                    format!("no department `{d}`"),
+                ));
+            }
+        },
+    };
+    Ok(fc)
 }
 
 /// One row of the tabular layout local centres use:
@@ -718,6 +823,102 @@ mod tests {
         let r = validate_content(&content, &classes, &depts());
         assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
         assert_eq!(r.warnings.len(), classes.len() - 1);
+    }
+
+    fn condition(class: &str, text: &str, limit: &str) -> FilingCondition {
+        FilingCondition {
+            class: class.parse().unwrap(),
+            condition: text.into(),
+            limit: limit.parse().unwrap(),
+            closing: "已处置".into(),
+            department: Some("HW".into()),
+            area_class: None,
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn conditions_are_put_and_removed_by_key() {
+        let mut c = RuleSetContent::default();
+        assert_eq!(
+            c.put_condition(condition("E0505", "乱停放", "2小时"), None),
+            Ok(None)
+        );
+        assert_eq!(
+            c.put_condition(condition("E0102", "暴露垃圾", "1天"), None),
+            Ok(None)
+        );
+        assert_eq!(
+            c.conditions
+                .iter()
+                .map(|x| x.class.to_string())
+                .collect::<Vec<_>>(),
+            ["E0102", "E0505"],
+            "class order"
+        );
+        // Same key (whitespace and full-width forms aside): replaced in place.
+        let old = c
+            .put_condition(condition("E0505", " 乱停放 ", "3小时"), None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(old.limit.to_string(), "2个工作小时");
+        assert_eq!(c.conditions.len(), 2);
+        assert_eq!(c.conditions[1].limit.to_string(), "3个工作小时");
+        // A new text for an existing condition, named by its old key.
+        let was = ConditionKey::new("E0505".parse().unwrap(), "乱停放", None);
+        c.put_condition(condition("E0505", "机动车乱停放", "3小时"), Some(&was))
+            .unwrap();
+        assert_eq!(c.conditions.len(), 2);
+        assert_eq!(c.conditions[1].condition, "机动车乱停放");
+        // The old key is gone; a rename onto another condition's key is refused.
+        let gone = c.put_condition(condition("E0505", "x", "1天"), Some(&was));
+        assert_eq!(gone.unwrap_err().field, "replaces");
+        let first = c.conditions[0].key();
+        let clash = c.put_condition(condition("E0505", "机动车乱停放", "1天"), Some(&first));
+        assert_eq!(clash.unwrap_err().field, "condition");
+        assert_eq!(
+            c.remove_condition(&first).map(|x| x.condition),
+            Some("暴露垃圾".into())
+        );
+        assert_eq!(c.remove_condition(&first), None);
+        assert_eq!(c.conditions.len(), 1);
+    }
+
+    #[test]
+    fn a_single_condition_is_checked_field_by_field() {
+        let classes = builtin_classes();
+        let ok = check_condition(
+            FilingCondition {
+                department: Some("环境卫生管理处".into()),
+                condition: " 暴露垃圾 ".into(),
+                ..condition("E0102", "-", "2小时")
+            },
+            &classes,
+            &depts(),
+        )
+        .unwrap();
+        assert_eq!(
+            (ok.department.as_deref(), ok.condition.as_str()),
+            (Some("HW"), "暴露垃圾")
+        );
+        let field = |fc| check_condition(fc, &classes, &depts()).unwrap_err().field;
+        assert_eq!(field(condition("E0177", "x", "1天")), "class");
+        assert_eq!(field(condition("E0102", "  ", "1天")), "condition");
+        assert_eq!(
+            field(FilingCondition {
+                department: Some("园林局".into()),
+                ..condition("E0102", "x", "1天")
+            }),
+            "department"
+        );
+        let mut off = classes.clone();
+        off.iter_mut().for_each(|c| c.enabled = false);
+        assert_eq!(
+            check_condition(condition("E0102", "x", "1天"), &off, &depts())
+                .unwrap_err()
+                .field,
+            "class"
+        );
     }
 
     #[test]

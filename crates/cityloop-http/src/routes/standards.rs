@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use cityloop_app::standards::{ClassPatch, ImportRequest, NewClass, RuleSet};
 use cityloop_domain::calendar::{DayKind, DayRule, TimeLimit, WorkSchedule};
 use cityloop_domain::responsibility::{MatrixEntry, Situation, china_time_of_day};
-use cityloop_domain::rules::ProcessLimits;
+use cityloop_domain::rules::{AreaClass, ConditionKey, FilingCondition, ProcessLimits};
 use cityloop_domain::taxonomy::{ClassKind, ClassRef};
 use cityloop_domain::{AreaCode, FieldError};
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(export_rules))
         .routes(routes!(set_process))
         .routes(routes!(set_matrix))
+        .routes(routes!(put_condition, remove_condition))
         .routes(routes!(check_rule_set))
         .routes(routes!(publish_rule_set))
         .routes(routes!(suggest))
@@ -417,6 +418,147 @@ async fn set_matrix(
     let set = s
         .app
         .set_matrix(&auth.actor(), id, b.entries, b.version, &ctx)
+        .await?;
+    Ok(Json(rule_set_json(&set)))
+}
+
+/// A filing condition named by its key: class, text (compared without spaces, full-width forms
+/// as half-width) and area class.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ConditionKeyBody {
+    /// `C0101` or `E0101`.
+    class: String,
+    /// 立案条件
+    condition: String,
+    /// `first` (一类区域) or `second` (二类区域); absent or empty: everywhere.
+    #[serde(default)]
+    area_class: Option<String>,
+}
+
+/// `prefix` names the fields as the body does, so that a form can mark the one to correct.
+fn parse_key(
+    class: &str,
+    condition: &str,
+    area_class: Option<&str>,
+    prefix: &str,
+) -> ApiResult<ConditionKey> {
+    let named = |e: FieldError, field: &str| {
+        invalid(FieldError::new(format!("{prefix}{field}"), e.message))
+    };
+    let class: ClassRef = class.parse().map_err(|e| named(e, "class"))?;
+    if condition.trim().is_empty() {
+        return Err(invalid(FieldError::new(
+            format!("{prefix}condition"),
+            "the filing condition is empty",
+        )));
+    }
+    let area_class = match area_class.map(str::trim) {
+        None | Some("") => None,
+        Some(a) => Some(a.parse::<AreaClass>().map_err(|e| named(e, "area_class"))?),
+    };
+    Ok(ConditionKey::new(class, condition, area_class))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PutCondition {
+    /// `C0101` or `E0101`: an enabled class of the taxonomy.
+    class: String,
+    /// 立案条件
+    condition: String,
+    /// 处置时限, e.g. "4个工作小时", "2 working_days", "24 calendar_hours" (calendar units run
+    /// through nights and holidays: urgent cases).
+    limit: String,
+    /// 结案条件
+    #[serde(default)]
+    closing: String,
+    /// Default responsible department, by code or name; absent or empty: none.
+    #[serde(default)]
+    department: Option<String>,
+    /// `first` (一类区域) or `second` (二类区域); absent or empty: everywhere.
+    #[serde(default)]
+    area_class: Option<String>,
+    /// 备注
+    #[serde(default)]
+    note: String,
+    /// The condition this one replaces, when its class, text or area class changes; without it
+    /// the condition with the same key is replaced, or else the condition is added.
+    #[serde(default)]
+    replaces: Option<ConditionKeyBody>,
+    /// The draft's version.
+    version: i64,
+}
+
+/// Adds or replaces one filing condition of a draft (system administrator). A field error (422)
+/// names the field; a published rule set (409) never changes.
+#[utoipa::path(put, path = "/rule-sets/{id}/conditions", tag = "standards", params(("id" = i64, Path)),
+    request_body = PutCondition, responses((status = 200, body = Object), (status = 409, body = ErrorBody),
+    (status = 422, body = ErrorBody)))]
+async fn put_condition(
+    State(s): State<AppState>,
+    auth: Auth,
+    ClientCtx(ctx): ClientCtx,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<PutCondition>,
+) -> ApiResult<Json<Value>> {
+    let key = parse_key(&b.class, &b.condition, b.area_class.as_deref(), "")?;
+    let limit: TimeLimit =
+        b.limit
+            .parse()
+            .map_err(|e: cityloop_domain::calendar::CalendarError| {
+                invalid(FieldError::new("limit", e.to_string()))
+            })?;
+    let replaces = b
+        .replaces
+        .as_ref()
+        .map(|k| parse_key(&k.class, &k.condition, k.area_class.as_deref(), "replaces."))
+        .transpose()?;
+    let condition = FilingCondition {
+        class: key.class,
+        condition: b.condition,
+        limit,
+        closing: b.closing,
+        department: b.department,
+        area_class: key.area_class,
+        note: b.note,
+    };
+    let set = s
+        .app
+        .put_condition(&auth.actor(), id, condition, replaces, b.version, &ctx)
+        .await?;
+    Ok(Json(rule_set_json(&set)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RemoveCondition {
+    /// `C0101` or `E0101`.
+    class: String,
+    /// 立案条件
+    condition: String,
+    /// `first` (一类区域) or `second` (二类区域); absent or empty: everywhere.
+    #[serde(default)]
+    area_class: Option<String>,
+    /// The draft's version.
+    version: i64,
+}
+
+/// Removes one filing condition of a draft, named by its key (system administrator).
+#[utoipa::path(delete, path = "/rule-sets/{id}/conditions", tag = "standards", params(("id" = i64, Path)),
+    request_body = RemoveCondition, responses((status = 200, body = Object), (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody)))]
+async fn remove_condition(
+    State(s): State<AppState>,
+    auth: Auth,
+    ClientCtx(ctx): ClientCtx,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<RemoveCondition>,
+) -> ApiResult<Json<Value>> {
+    let key = parse_key(&b.class, &b.condition, b.area_class.as_deref(), "")?;
+    let set = s
+        .app
+        .remove_condition(&auth.actor(), id, key, b.version, &ctx)
         .await?;
     Ok(Json(rule_set_json(&set)))
 }

@@ -47,6 +47,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/objections", get(pages::objections))
         .route("/admin", get(pages::admin))
         .route("/admin/{section}", get(pages::admin_section))
+        .route("/admin/rules/{id}", get(pages::rule_set_page))
         .route("/ui/live", get(live::events))
         .route("/ui/dashboard", get(live::dashboard))
         .route("/ui/map-cases", get(live::map_cases))

@@ -834,3 +834,92 @@ async fn department_rows(
         .collect();
     Ok(json!({"rows": rows, "parents": parents, "counts_handlers": handlers.is_some()}))
 }
+
+#[derive(Deserialize, Default)]
+pub(super) struct RuleSetQuery {
+    /// The conditions filter, kept across the reload after an edit.
+    q: Option<String>,
+}
+
+/// One rule set: a draft's editor for those the policy lets write rules, read-only for readers
+/// and for every published version. Edits go to the rule-set API, one condition at a time.
+pub(super) async fn rule_set_page(
+    State(s): State<AppState>,
+    page: Page,
+    Path(id): Path<i64>,
+    Query(q): Query<RuleSetQuery>,
+) -> Response {
+    use cityloop_domain::rules::Step;
+
+    let actor = page.actor();
+    let set = match s.app.get_rule_set(&actor, id, &page.ctx).await {
+        Ok(set) => set,
+        Err(e) => return error_page(&page, e),
+    };
+    // Names only: a reader without the taxonomy or the departments sees codes.
+    let classes = s
+        .app
+        .list_classes(&actor, &page.ctx)
+        .await
+        .unwrap_or_default();
+    let departments = s
+        .app
+        .list_departments(&actor, &page.ctx)
+        .await
+        .unwrap_or_default();
+    let class_of =
+        |c: &cityloop_domain::taxonomy::ClassRef| classes.iter().find(|x| x.class.class == *c);
+    let rows: Vec<serde_json::Value> = set
+        .content
+        .conditions
+        .iter()
+        .map(|c| {
+            let class = class_of(&c.class);
+            let mut v = json!(c);
+            v["class_name"] = json!(class.map(|x| &x.class.name));
+            v["major_name"] = json!(class.map(|x| &x.class.major_name));
+            v["department_name"] = json!(c.department.as_ref().map(|d| {
+                departments
+                    .iter()
+                    .find(|x| &x.code == d)
+                    .map_or(d.as_str(), |x| x.name.as_str())
+            }));
+            v["limit_value"] = json!(c.limit.value());
+            v["limit_unit"] = json!(c.limit.unit().as_str());
+            v
+        })
+        .collect();
+    let steps: Vec<serde_json::Value> = Step::ALL
+        .iter()
+        .map(|st| {
+            let limit = set.content.process.limits.get(st);
+            json!({
+                "step": st.as_str(), "name_zh": st.name_zh(),
+                "limit": limit.map(|l| l.to_string()),
+                "value": limit.map(|l| l.value()),
+                "unit": limit.map(|l| l.unit().as_str()),
+            })
+        })
+        .collect();
+    let draft = set.record.status == "draft";
+    let mut record = set.record.clone();
+    record.content = serde_json::Value::Null;
+    page_response(
+        &page,
+        "rules.html",
+        "/admin",
+        context! {
+            set => to_value(&record),
+            rows => to_value(&rows),
+            steps => to_value(&steps),
+            warn_at_percent => set.content.process.warn_at_percent,
+            classes => to_value(&classes),
+            departments => to_value(&departments),
+            class_required => true,
+            q => q.q.unwrap_or_default(),
+            can_edit => draft && s.app.permits(&actor, Action::RulesWrite),
+            draft => draft,
+            today => s.app.now().with_timezone(&CHINA_OFFSET).date_naive().to_string(),
+        },
+    )
+}

@@ -9,6 +9,7 @@ crate::engines!(
     bad_rules_files_list_every_row,
     responsibility_matrix_suggests_and_reports,
     calendar_is_editable_and_drives_deadlines,
+    draft_conditions_are_edited_one_at_a_time,
 );
 
 async fn taxonomy_is_built_in_and_extensible(app: &TestApp) {
@@ -309,6 +310,243 @@ async fn rules_round_trip_through_spreadsheets(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+fn condition_of<'a>(set: &'a Value, class: &str, text: &str) -> Option<&'a Value> {
+    set["content"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["class"] == class && c["condition"] == text)
+}
+
+async fn draft_conditions_are_edited_one_at_a_time(app: &TestApp) {
+    let sys = app.login("sysadmin").await;
+    let (status, draft) = json_of(
+        sys.post(app.url("/api/v1/rule-sets"))
+            .json(&json!({"name": "逐条修订"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{draft}");
+    let id = draft["id"].as_i64().unwrap();
+    let total = draft["content"]["conditions"].as_array().unwrap().len();
+    let parking = draft["content"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["class"] == "E0505")
+        .unwrap()
+        .clone();
+    let text = parking["condition"].as_str().unwrap().to_owned();
+    let url = app.url(&format!("/api/v1/rule-sets/{id}/conditions"));
+    let put = |body: Value| {
+        let (sys, url) = (sys.clone(), url.clone());
+        async move { json_of(sys.put(url).json(&body).send().await.unwrap()).await }
+    };
+
+    // Replace by key: a new time limit, in English units, for the same condition.
+    let (status, v2) = put(json!({
+        "class": "E0505", "condition": text, "limit": "3 working_hours", "closing": "车辆已驶离",
+        "department": "HW", "version": draft["version"],
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v2}");
+    assert_eq!(v2["content"]["conditions"].as_array().unwrap().len(), total);
+    let changed = condition_of(&v2, "E0505", &text).unwrap();
+    assert_eq!(
+        (changed["limit"].as_str(), changed["department"].as_str()),
+        (Some("3个工作小时"), Some("HW"))
+    );
+
+    // The old version is stale now.
+    let (status, stale) = put(json!({
+        "class": "E0505", "condition": text, "limit": "4小时", "version": draft["version"],
+    }))
+    .await;
+    assert_eq!(
+        (status, stale["code"].as_str()),
+        (StatusCode::CONFLICT, Some("version_conflict"))
+    );
+
+    // Add one for an area class; then change its text, naming the old key.
+    let (status, v3) = put(json!({
+        "class": "E0505", "condition": "占用盲道停放", "limit": "1个自然小时",
+        "area_class": "first", "version": v2["version"],
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v3}");
+    assert_eq!(
+        v3["content"]["conditions"].as_array().unwrap().len(),
+        total + 1
+    );
+    let (status, v4) = put(json!({
+        "class": "E0505", "condition": "机动车占用盲道停放", "limit": "1个自然小时",
+        "area_class": "first", "version": v3["version"],
+        "replaces": {"class": "E0505", "condition": "占用 盲道停放", "area_class": "first"},
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v4}");
+    assert!(condition_of(&v4, "E0505", "占用盲道停放").is_none());
+    assert_eq!(
+        condition_of(&v4, "E0505", "机动车占用盲道停放").unwrap()["area_class"],
+        "first"
+    );
+    assert_eq!(
+        v4["content"]["conditions"].as_array().unwrap().len(),
+        total + 1
+    );
+
+    // Each refusal names the field to correct and stores nothing (the removal below still has the
+    // version of v4). E0118 is disabled first.
+    let r = sys
+        .patch(app.url("/api/v1/classes/E0118"))
+        .json(&json!({"enabled": false, "version": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    for (body, field) in [
+        (
+            json!({"class": "E0577", "condition": "x", "limit": "1天"}),
+            "class",
+        ),
+        (
+            json!({"class": "E0118", "condition": "x", "limit": "1天"}),
+            "class",
+        ),
+        (
+            json!({"class": "E0505", "condition": "x", "limit": "soon"}),
+            "limit",
+        ),
+        (
+            json!({"class": "E0505", "condition": "x", "limit": "0 working_days"}),
+            "limit",
+        ),
+        (
+            json!({"class": "E0505", "condition": "  ", "limit": "1天"}),
+            "condition",
+        ),
+        (
+            json!({"class": "E0505", "condition": "x", "limit": "1天", "department": "园林局"}),
+            "department",
+        ),
+        (
+            json!({"class": "E0505", "condition": "x", "limit": "1天", "area_class": "三类"}),
+            "area_class",
+        ),
+        // A second condition with the key of the first: the filing desk could not choose.
+        (
+            json!({"class": "E0505", "condition": "机动车占用盲道停放", "limit": "1天", "area_class": "first",
+            "replaces": {"class": "E0505", "condition": text}}),
+            "condition",
+        ),
+        (
+            json!({"class": "E0505", "condition": "x", "limit": "1天",
+            "replaces": {"class": "E0505", "condition": "没有这一条"}}),
+            "replaces",
+        ),
+    ] {
+        let mut body = body;
+        body["version"] = v4["version"].clone();
+        let (status, err) = put(body.clone()).await;
+        assert_eq!(
+            (status, err["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{body} → {err}"
+        );
+    }
+
+    // Remove by key (with its area class); a second removal finds nothing.
+    let remove = |body: Value| {
+        let (sys, url) = (sys.clone(), url.clone());
+        async move { json_of(sys.delete(url).json(&body).send().await.unwrap()).await }
+    };
+    let (status, v5) = remove(json!({
+        "class": "E0505", "condition": "机动车占用盲道停放", "area_class": "first", "version": v4["version"],
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v5}");
+    assert_eq!(v5["content"]["conditions"].as_array().unwrap().len(), total);
+    let (status, _) = remove(json!({
+        "class": "E0505", "condition": "机动车占用盲道停放", "area_class": "first", "version": v5["version"],
+    }))
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Readers may not edit.
+    let dispatcher = app.login("dispatcher1").await;
+    let r = dispatcher
+        .put(url.clone())
+        .json(
+            &json!({"class": "E0505", "condition": text, "limit": "1天", "version": v5["version"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Every edit is audited with its diff.
+    let audit = app.login("auditadmin").await;
+    let (_, rows) = json_of(
+        audit
+            .get(app.url("/api/v1/audit?action=rule_set.condition"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let first = rows
+        .iter()
+        .find(|r| {
+            r["detail"]["diff"]["changed"]
+                .as_array()
+                .is_some_and(|c| !c.is_empty())
+        })
+        .unwrap();
+    assert_eq!(first["object_id"], id.to_string());
+    assert!(
+        first["detail"]["diff"]["changed"][0][1]
+            .as_str()
+            .unwrap()
+            .contains("→ 3个工作小时"),
+        "{first}"
+    );
+    let (_, removed) = json_of(
+        audit
+            .get(app.url("/api/v1/audit?action=rule_set.condition_remove"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        removed[0]["detail"]["diff"]["removed"][0],
+        "E0505 机动车占用盲道停放 (一类区域)"
+    );
+
+    // Published rule sets never change.
+    let (status, _) = json_of(
+        sys.post(app.url(&format!("/api/v1/rule-sets/{id}/publish")))
+            .json(&json!({"effective_from": "2026-03-03", "version": v5["version"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = put(json!({
+        "class": "E0505", "condition": text, "limit": "1天", "version": v5["version"].as_i64().unwrap() + 1,
+    }))
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, _) =
+        remove(json!({"class": "E0505", "condition": text, "version": v5["version"]})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
 }
 
 async fn bad_rules_files_list_every_row(app: &TestApp) {
