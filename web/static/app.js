@@ -25,7 +25,7 @@ export async function api(method, url, body, headers = {}) {
  *  label and marks the input (aria-invalid, focused) so the user sees where to correct. */
 export function errorText(res, form) {
   const d = res.data || {};
-  if (res.status === 409 && d.code === 'version_conflict') return T('案件已被他人更新，请刷新后重试。', 'Someone else changed this case; reload and try again.');
+  if (res.status === 409 && d.code === 'version_conflict') return T('数据已被他人更新，请刷新后重试。', 'Someone else changed this in the meantime; reload and try again.');
   if (res.status === 401) return T('登录已过期，请重新登录。', 'Your session ended; please log in again.');
   let msg = d.message || T('请求失败', 'Request failed') + ` (${res.status})`;
   if (!d.field) return msg;
