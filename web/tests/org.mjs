@@ -45,6 +45,12 @@ try {
   await submitAndReload(ap, edit);
   row = ap.locator(`tr[data-department="${code}"]`);
   assert.match(await row.locator('td.name').innerText(), /测试保洁科（更名）/);
+  // A reorganisation moves it under 市政.
+  await row.locator('summary').click();
+  await row.locator('form.department-edit').getByLabel('上级部门').selectOption('SZ');
+  await submitAndReload(ap, row.locator('form.department-edit'));
+  row = ap.locator(`tr[data-department="${code}"]`);
+  assert.equal(await row.locator('td.parent').innerText(), '市政工程管理处');
   await shot(ap, 'departments-sysadmin');
 
   // ---- areas: a community under the first street, then its new name ----

@@ -28,6 +28,9 @@ pub struct DepartmentInput {
 pub struct DepartmentPatch {
     pub name: Option<String>,
     pub name_en: Option<Option<String>>,
+    /// `Some(None)` (or an empty code) makes a sub-unit a department of its own.
+    pub parent_code: Option<Option<String>>,
+    pub kind: Option<String>,
     pub phone: Option<Option<String>>,
     pub active: Option<bool>,
     pub version: i64,
@@ -346,7 +349,56 @@ impl App {
                 current: Some(json!(before)),
             });
         }
+        let kind = match patch.kind {
+            Some(k) if !DEPARTMENT_KINDS.contains(&k.as_str()) => {
+                return Err(
+                    FieldError::new("kind", "one of centre, department, street_office").into(),
+                );
+            }
+            Some(k) => k,
+            None => before.kind.clone(),
+        };
+        let parent_id = match patch.parent_code {
+            None => before.parent_id,
+            Some(code) => match code.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(pc) => {
+                    let parent = tx.get_department_by_code(pc).await?.ok_or_else(|| {
+                        FieldError::new("parent_code", format!("no department {pc}"))
+                    })?;
+                    if parent.id == id {
+                        return Err(FieldError::new(
+                            "parent_code",
+                            "a department is not its own parent",
+                        )
+                        .into());
+                    }
+                    if parent.parent_id.is_some() {
+                        return Err(FieldError::new(
+                            "parent_code",
+                            "sub-units (二级单位) cannot have sub-units of their own",
+                        )
+                        .into());
+                    }
+                    let has_units = tx
+                        .list_departments()
+                        .await?
+                        .iter()
+                        .any(|d| d.parent_id == Some(id));
+                    if has_units {
+                        return Err(FieldError::new(
+                            "parent_code",
+                            "this department has sub-units; move them first (two levels only)",
+                        )
+                        .into());
+                    }
+                    Some(parent.id)
+                }
+            },
+        };
         let update = DepartmentUpdate {
+            parent_id,
+            kind,
             name: match patch.name {
                 Some(n) => clean_name("name", &n, 64)?,
                 None => before.name.clone(),

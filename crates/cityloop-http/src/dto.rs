@@ -160,6 +160,13 @@ pub struct PatchDepartment {
     pub phone: Option<Option<String>>,
     #[serde(default)]
     pub active: Option<bool>,
+    /// The department a sub-unit belongs to; null or "" makes it a department of its own.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub parent_code: Option<Option<String>>,
+    /// centre, department or street_office.
+    #[serde(default)]
+    pub kind: Option<String>,
     pub version: i64,
 }
 

@@ -243,7 +243,7 @@ macro_rules! impl_tx {
             ) -> cityloop_store::Result<cityloop_store::Department> {
                 let row = sqlx::query_as::<_, DepartmentRow>(
                     "UPDATE departments SET name = $1, name_en = $2, phone = $3, active = $4, updated_at = $5, \
-                     version = version + 1 WHERE id = $6 AND version = $7 RETURNING *",
+                     parent_id = $8, kind = $9, version = version + 1 WHERE id = $6 AND version = $7 RETURNING *",
                 )
                 .bind(&u.name)
                 .bind(&u.name_en)
@@ -252,6 +252,8 @@ macro_rules! impl_tx {
                 .bind(u.now)
                 .bind(id)
                 .bind(u.expected_version)
+                .bind(u.parent_id)
+                .bind(&u.kind)
                 .fetch_optional(&mut *self.tx)
                 .await
                 .map_err(map_err)?;

@@ -192,6 +192,8 @@ pub async fn departments_and_sub_units(store: &dyn Store) {
             &DepartmentUpdate {
                 name: "道路养护所".into(),
                 name_en: None,
+                parent_id: Some(parent.id),
+                kind: "department".into(),
                 phone: Some("0571-1234".into()),
                 active: false,
                 expected_version: 1,
@@ -203,6 +205,29 @@ pub async fn departments_and_sub_units(store: &dyn Store) {
     assert_eq!(
         (upd.version, upd.active, upd.name.as_str()),
         (2, false, "道路养护所")
+    );
+    tx.commit().await.unwrap();
+    // A reorganisation: the sub-unit becomes a department of its own, of another kind.
+    let mut tx = store.write().await.unwrap();
+    let moved = tx
+        .update_department(
+            child.id,
+            &DepartmentUpdate {
+                name: upd.name.clone(),
+                name_en: None,
+                parent_id: None,
+                kind: "street_office".into(),
+                phone: upd.phone.clone(),
+                active: false,
+                expected_version: 2,
+                now: t0(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (moved.parent_id, moved.kind.as_str(), moved.version),
+        (None, "street_office", 3)
     );
     tx.commit().await.unwrap();
 
@@ -575,6 +600,8 @@ pub async fn optimistic_concurrency_has_one_winner(store: &dyn Store) {
                 &DepartmentUpdate {
                     name: name.into(),
                     name_en: None,
+                    parent_id: None,
+                    kind: "department".into(),
                     phone: None,
                     active: true,
                     expected_version: 1,

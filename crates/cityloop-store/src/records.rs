@@ -68,6 +68,9 @@ pub struct DepartmentNew {
 pub struct DepartmentUpdate {
     pub name: String,
     pub name_en: Option<String>,
+    /// The department a sub-unit belongs to (None: a department of its own).
+    pub parent_id: Option<i64>,
+    pub kind: String,
     pub phone: Option<String>,
     pub active: bool,
     pub expected_version: i64,

@@ -136,6 +136,8 @@ async fn patch_department(
     ApiJson(b): ApiJson<PatchDepartment>,
 ) -> ApiResult<Json<DepartmentView>> {
     let patch = DepartmentPatch {
+        parent_code: b.parent_code,
+        kind: b.kind,
         name: b.name,
         name_en: b.name_en,
         phone: b.phone,

@@ -1,5 +1,5 @@
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, json_of};
 
@@ -338,6 +338,79 @@ async fn areas_and_departments_crud(app: &TestApp) {
     assert_eq!(
         (status, body["active"].as_bool(), body["version"].as_i64()),
         (StatusCode::OK, Some(false), Some(2))
+    );
+
+    // Reorganisation: the sub-unit moves to another department, then becomes one of its own.
+    let patch = |body: Value| {
+        sys.patch(app.url(&format!("/api/v1/departments/{id}")))
+            .json(&body)
+            .send()
+    };
+    let (status, body) = json_of(
+        patch(json!({"parent_code": "SZ", "version": 2}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let (_, sz) = json_of(
+        sys.get(app.url("/api/v1/departments"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let sz_id = sz
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "SZ")
+        .unwrap()["id"]
+        .clone();
+    assert_eq!(
+        (status, &body["parent_id"]),
+        (StatusCode::OK, &sz_id),
+        "{body}"
+    );
+    for (bad, field) in [
+        (
+            json!({"parent_code": "SZ-ROAD", "version": 3}),
+            "parent_code",
+        ),
+        (json!({"parent_code": "HW-3", "version": 3}), "parent_code"),
+        (json!({"parent_code": "NOPE", "version": 3}), "parent_code"),
+        (json!({"kind": "bureau", "version": 3}), "kind"),
+    ] {
+        let (status, body) = json_of(patch(bad.clone()).await.unwrap()).await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{bad}: {body}"
+        );
+    }
+    let (status, body) = json_of(
+        patch(json!({"parent_code": null, "kind": "street_office", "version": 3}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["parent_id"], body["kind"].as_str()),
+        (StatusCode::OK, &Value::Null, Some("street_office")),
+        "{body}"
+    );
+    // A department with sub-units stays a department.
+    let (status, body) = json_of(
+        sys.patch(app.url(&format!("/api/v1/departments/{sz_id}")))
+            .json(&json!({"parent_code": "HW", "version": 1}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("parent_code")),
+        "{body}"
     );
 
     // Everyone reads the organisation; only the system administrator changes it.
