@@ -83,6 +83,19 @@ fn base_url(s: &AppState, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
+/// What every GET starts with: the resource and its format from the file name, and the query
+/// parameters once `jurisdiction_id` (when given) names this city.
+fn resource<'a>(
+    s: &AppState,
+    file: &'a str,
+    q: Option<String>,
+) -> Result<(&'a str, Format, Vec<(String, String)>), Box<Response>> {
+    let (stem, f) = split(file)?;
+    let p = pairs(q.unwrap_or_default().as_bytes());
+    jurisdiction(s, &p, f)?;
+    Ok((stem, f, p))
+}
+
 fn jurisdiction(s: &AppState, p: &[(String, String)], f: Format) -> Result<(), Box<Response>> {
     let j = p
         .iter()
@@ -107,16 +120,12 @@ async fn get_root(
     Path(file): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let (stem, f) = match split(&file) {
+    let (stem, f, p) = match resource(&s, &file, q) {
         Ok(x) => x,
         Err(r) => return *r,
     };
     if let Err(e) = s.app.public_read_limit(&ctx) {
         return app_error(e, f);
-    }
-    let p = pairs(q.unwrap_or_default().as_bytes());
-    if let Err(r) = jurisdiction(&s, &p, f) {
-        return *r;
     }
     let base = base_url(&s, &headers);
     match stem {
@@ -249,14 +258,10 @@ async fn read_form(
 }
 
 async fn definition(s: AppState, file: String, q: Option<String>) -> Response {
-    let (code, f) = match split(&file) {
+    let (code, f, _) = match resource(&s, &file, q) {
         Ok(x) => x,
         Err(r) => return *r,
     };
-    let p = pairs(q.unwrap_or_default().as_bytes());
-    if let Err(r) = jurisdiction(&s, &p, f) {
-        return *r;
-    }
     answer(s.app.open311_service_definition(code).await, f)
 }
 
@@ -295,16 +300,12 @@ async fn get_request(
     Path(file): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let (id, f) = match split(&file) {
+    let (id, f, _) = match resource(&s, &file, q) {
         Ok(x) => x,
         Err(r) => return *r,
     };
     if let Err(e) = s.app.public_read_limit(&ctx) {
         return app_error(e, f);
-    }
-    let p = pairs(q.unwrap_or_default().as_bytes());
-    if let Err(r) = jurisdiction(&s, &p, f) {
-        return *r;
     }
     let base = base_url(&s, &headers);
     answer(s.app.open311_request(id, &base).await, f)
@@ -319,14 +320,10 @@ async fn get_token(
     Path(file): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let (token, f) = match split(&file) {
+    let (token, f, _) = match resource(&s, &file, q) {
         Ok(x) => x,
         Err(r) => return *r,
     };
-    let p = pairs(q.unwrap_or_default().as_bytes());
-    if let Err(r) = jurisdiction(&s, &p, f) {
-        return *r;
-    }
     answer(s.app.open311_token(token).await, f)
 }
 
