@@ -274,12 +274,12 @@ async fn queue_latency(app: &Arc<App>) -> anyhow::Result<()> {
 /// into warning or overdue within one 30 s pass.
 async fn command_centre_latency(app: &Arc<App>, actor: &Actor) -> anyhow::Result<()> {
     let ctx = Ctx::default();
-    let open = "verifying,accepting,filing,dispatching,disposing,return_review,checking,closing";
+    let open = CaseFilter::open_steps();
     let sample = app
         .search_cases(
             actor,
             &CaseFilter {
-                step: Some(open.into()),
+                step: Some(open.clone()),
                 limit: Some(1),
                 ..Default::default()
             },
@@ -299,7 +299,7 @@ async fn command_centre_latency(app: &Arc<App>, actor: &Actor) -> anyhow::Result
             .search_cases(
                 actor,
                 &CaseFilter {
-                    step: Some(open.into()),
+                    step: Some(open.clone()),
                     bbox: Some(bbox),
                     limit: Some(500),
                     ..Default::default()

@@ -231,6 +231,18 @@ pub struct CaseFilter {
     pub bbox: Option<[f64; 4]>,
 }
 
+impl CaseFilter {
+    /// Every step before closing, as the `step` filter takes it.
+    pub fn open_steps() -> String {
+        machine::Step::CODES
+            .iter()
+            .copied()
+            .filter(|c| *c != "closed")
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
 fn csv_list(v: &Option<String>) -> Option<Vec<String>> {
     v.as_ref().map(|s| {
         s.split(',')

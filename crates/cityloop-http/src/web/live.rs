@@ -31,8 +31,6 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::basedata::parse_bbox;
 
-const OPEN_STEPS: &str =
-    "verifying,accepting,filing,dispatching,disposing,return_review,checking,closing";
 /// Markers and heat points per request: enough for a viewport at a glance, bounded so the map
 /// stays fast (the most urgent first; the answer says when there were more).
 const MAX_POINTS: i64 = 2000;
@@ -268,7 +266,7 @@ pub(super) async fn map_cases(
         &s,
         &page,
         CaseFilter {
-            step: Some(OPEN_STEPS.into()),
+            step: Some(CaseFilter::open_steps()),
             bbox: Some(bbox),
             ..Default::default()
         },
@@ -340,7 +338,7 @@ pub(super) async fn dashboard(State(s): State<AppState>, page: Page) -> Response
     )
     .await;
     let mut queues = serde_json::Map::new();
-    for step in OPEN_STEPS.split(',') {
+    for step in CaseFilter::open_steps().split(',') {
         let n = count(
             &s,
             &page,
@@ -356,7 +354,7 @@ pub(super) async fn dashboard(State(s): State<AppState>, page: Page) -> Response
         &s,
         &page,
         CaseFilter {
-            step: Some(OPEN_STEPS.into()),
+            step: Some(CaseFilter::open_steps()),
             urgency: Some("overdue".into()),
             ..Default::default()
         },
@@ -366,7 +364,7 @@ pub(super) async fn dashboard(State(s): State<AppState>, page: Page) -> Response
         &s,
         &page,
         CaseFilter {
-            step: Some(OPEN_STEPS.into()),
+            step: Some(CaseFilter::open_steps()),
             urgency: Some("warning".into()),
             ..Default::default()
         },
