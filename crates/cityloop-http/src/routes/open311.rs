@@ -83,13 +83,16 @@ fn base_url(s: &AppState, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
+/// Query or form parameters in the order sent.
+type Params = Vec<(String, String)>;
+
 /// What every GET starts with: the resource and its format from the file name, and the query
 /// parameters once `jurisdiction_id` (when given) names this city.
 fn resource<'a>(
     s: &AppState,
     file: &'a str,
     q: Option<String>,
-) -> Result<(&'a str, Format, Vec<(String, String)>), Box<Response>> {
+) -> Result<(&'a str, Format, Params), Box<Response>> {
     let (stem, f) = split(file)?;
     let p = pairs(q.unwrap_or_default().as_bytes());
     jurisdiction(s, &p, f)?;
